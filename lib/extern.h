@@ -1,0 +1,412 @@
+/*
+ * extern.h: libgateway's internal interfaces.  Library files and the tests
+ * include it; programs include only gateway.h.  Like gateway.h it names no
+ * third-party type, so neither header drags libfcgi, cjose, json-c, SQLite
+ * or libpq into a file that does not use them itself.
+ */
+#ifndef EXTERN_H
+#define EXTERN_H
+
+#include <stdio.h>
+
+#include "gateway.h"
+
+/* ---------------------------------------------------------------- */
+/* gw_conf.c: the configuration file and its JOBENGINE_* overrides. */
+
+#define GW_CONF_MAXLIST 16
+
+struct gw_conf {
+	char		*path;			/* the file it came from */
+	char		*database;		/* "sqlite:PATH" or "postgresql://..." */
+	char		*public_base_url;	/* "https://gw.example.org", no slash */
+	char		*key_file;
+	unsigned char	*server_key;		/* the key file's bytes, >= 32 */
+	size_t		 server_keylen;
+	char		*issuer;
+	char		*audiences[GW_CONF_MAXLIST];
+	size_t		 naudiences;
+	char		*jwks_file;
+	int		 leeway;		/* 0..300 */
+	int		 max_token_lifetime;
+	char		*tenant_claims[GW_CONF_MAXLIST];
+	size_t		 ntenant_claims;
+	int		 require_dpop;
+	int		 dpop_max_age;
+	int		 allow_scope_header;
+	int		 token_ttl;		/* pagination.token_ttl_seconds */
+	int		 cache_max_age;
+	int		 cache_stale_if_error;
+	long		 max_body_bytes;
+	int		 log_level;		/* enum gw_loglevel */
+	int		 busy_timeout_ms;	/* store.busy_timeout_ms */
+	char		*pg_schema;		/* store.pg_schema */
+	int		 statement_timeout_ms;	/* store.statement_timeout_ms */
+};
+
+/* The default path, from configure's sysconfdir. */
+const char	*gw_conf_default_path(void);
+/*
+ * Load path (or, when NULL, $JOBENGINE_GATEWAY_CONFIG, else the default),
+ * apply JOBENGINE_<KEY> overrides from envp, validate every value and read
+ * the server key.  Relative file names in the file are taken relative to
+ * the file's directory.  On failure returns -1 with one line in err.
+ */
+int		 gw_conf_load(struct gw_conf *, const char *path, char **envp,
+		    char *err, size_t errlen);
+void		 gw_conf_free(struct gw_conf *);
+
+/* ---------------------------------------------------------------- */
+/* gw_log.c: one line per event on stderr (the web server's error log). */
+
+enum gw_loglevel {
+	GW_LOG_ERROR,
+	GW_LOG_WARN,
+	GW_LOG_INFO,
+	GW_LOG_DEBUG,
+};
+
+void	gw_log_init(const char *prog, int level);
+void	gw_log(int level, const char *trace_id, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* ---------------------------------------------------------------- */
+/* gw_err.c: the one table from error code to status and envelope. */
+
+struct gw_errinfo {
+	int		 status;
+	const char	*code;		/* "ERR_QUOTA_NOT_FOUND" */
+	const char	*message;	/* "quota not found" */
+};
+
+const struct gw_errinfo	*gw_err_info(enum gw_err);
+const char		*gw_err_reason_phrase(int status);
+/* Turn req->err into the response: status, headers (WWW-Authenticate,
+ * Allow, Retry-After, Cache-Control: no-store) and the envelope of SPEC §8. */
+void			 gw_err_respond(struct gw_req *, struct gw_resp *);
+
+/* ---------------------------------------------------------------- */
+/* gw_req.c, gw_resp.c: the request and response objects. */
+
+struct gw_detail {
+	const char		*pointer;
+	const char		*message;
+	struct gw_detail	*next;
+};
+
+struct gw_kv {
+	const char	*key;
+	const char	*val;
+};
+
+/* How the transport hands the body over: read up to n bytes, 0 at EOF,
+ * -1 on error. */
+typedef int (*gw_read_fn)(void *, char *, int);
+
+#define GW_MAXQUERY 16
+
+struct gw_req {
+	struct gw_arena		*arena;
+	struct gw_app		*app;
+	char			**envp;		/* CGI variables, borrowed */
+	gw_read_fn		 read;
+	void			*read_ctx;
+	int64_t			 now;
+
+	const char		*method_str;
+	enum gw_method		 method;
+	const char		*path;		/* from REQUEST_URI, no query */
+	const char		*query_string;
+	struct gw_kv		 query[GW_MAXQUERY];
+	size_t			 nquery;
+
+	const struct gw_route	*route;
+	unsigned		 allow;		/* methods of the matched path */
+	const char		*id;		/* the {id} segment */
+	char			*body;
+	size_t			 bodylen;
+	void			*json;		/* json_object *, owned */
+
+	const char		*trace_id;
+	const char		*traceparent;
+	const char		*auth_scheme;	/* "Bearer" or "DPoP" once seen */
+	const char		*token;		/* the access token */
+	struct gw_principal	 principal;
+	const char		*reason;
+	const char		*ticket;
+	const char		*idem_key;
+
+	enum gw_err		 err;
+	const char		*err_message;
+	struct gw_detail	*details;
+	struct gw_detail	**details_tail;
+};
+
+#define GW_RESP_MAXHDR 8
+
+struct gw_resp {
+	struct gw_arena	*arena;		/* the request's */
+	int		 status;
+	const char	*hdr_name[GW_RESP_MAXHDR];
+	const char	*hdr_value[GW_RESP_MAXHDR];
+	size_t		 nhdr;
+	const char	*etag;
+	const char	*cache_control;	/* NULL: chosen by the pipeline */
+	struct gw_buf	 body;
+	struct gw_json	 json;
+	int		 json_started;
+};
+
+/* Fill a request from CGI variables; no I/O happens here. */
+void	gw_req_init(struct gw_req *, struct gw_app *, struct gw_arena *,
+	    char **envp, gw_read_fn, void *);
+void	gw_req_cleanup(struct gw_req *);
+/* The raw CGI variable, or NULL. */
+const char *gw_req_env(const struct gw_req *, const char *);
+/* Number of times a CGI variable appears (front ends may repeat one). */
+int	gw_req_env_count(const struct gw_req *, const char *);
+/* Read exactly len bytes (already checked against max), or, when len is
+ * -1 (no CONTENT_LENGTH), to the end: more than max is a 413. */
+enum gw_err gw_req_read_body(struct gw_req *, long len, long max);
+/* Parse the query string into req->query (percent-decoded; repeated or
+ * undocumented names are refused later, by the route's table). */
+enum gw_err gw_req_parse_query(struct gw_req *);
+
+void	gw_resp_init(struct gw_resp *, struct gw_arena *);
+void	gw_resp_cleanup(struct gw_resp *);
+/* Serialise status line, headers and (unless HEAD or 204/304) body. */
+void	gw_resp_serialize(const struct gw_req *, const struct gw_resp *,
+	    struct gw_buf *);
+
+/* ---------------------------------------------------------------- */
+/* gw_route.c */
+
+/* Find the route for req->method and req->path; sets req->route, req->id
+ * and req->allow.  GW_ERR_ROUTE_NOT_FOUND, GW_ERR_METHOD_NOT_ALLOWED or
+ * GW_ERR_INVALID_ID. */
+enum gw_err	gw_route_match(struct gw_req *, const struct gw_route *,
+		    size_t);
+/* Check req->query against the route's table (SPEC §7). */
+enum gw_err	gw_route_check_query(struct gw_req *);
+
+/* ---------------------------------------------------------------- */
+/* gw_json.c: strict input. */
+
+/*
+ * Parse one JSON object: UTF-8, depth <= 16, no duplicate member names,
+ * nothing after it (SPEC §7).  Returns a json_object * the caller owns
+ * (json_object_put), or NULL with a message in err.
+ */
+void	*gw_json_parse_object(const char *, size_t, char *err, size_t);
+/* Canonical compact text of any JSON value (for stored payloads). */
+char	*gw_json_canonical(const char *, size_t, struct gw_arena *);
+
+/* ---------------------------------------------------------------- */
+/* gw_auth.c: access tokens (SPEC §3) against the configured JWKS. */
+
+struct gw_keyset;
+
+int	gw_auth_load_jwks(const char *path, struct gw_keyset **,
+	    char *err, size_t errlen);
+void	gw_auth_free_jwks(struct gw_keyset *);
+
+struct gw_claims {
+	const char	*sub;
+	const char	*client_id;
+	const char	*tenant;	/* first present of auth.tenant_claims */
+	const char	*scopes;	/* sorted, unique, space-separated */
+	const char	*jkt;		/* cnf.jkt, or NULL */
+	int64_t		 exp;
+	int64_t		 iat;		/* 0 if absent */
+};
+
+/* Verify a compact JWS access token: every check of SPEC §3 but DPoP. */
+enum gw_err	gw_auth_verify_token(const struct gw_conf *,
+		    const struct gw_keyset *, struct gw_arena *,
+		    const char *token, int64_t now, struct gw_claims *);
+/* Pipeline stage 3: parse Authorization (and DPoP), verify, fill
+ * req->principal.sub/client_id/scopes/jkt/dpop and req->auth_scheme. */
+enum gw_err	gw_auth_request(struct gw_req *, const struct gw_keyset *,
+		    const char **token_tenant);
+/* 1 if the space-separated scope list holds scope exactly. */
+int		gw_auth_has_scope(const char *scopes, const char *scope);
+
+/* ---------------------------------------------------------------- */
+/* gw_tenant.c: pipeline stages 4 and 6. */
+
+/* X-Stella-Tenant / alias / project / X-Stella-Scopes (SPEC §4). */
+enum gw_err	gw_tenant_resolve(struct gw_req *, const char *token_tenant);
+/* X-Stella-Operator-Reason / -Ticket and Idempotency-Key syntax (SPEC §6). */
+enum gw_err	gw_tenant_operator(struct gw_req *);
+
+/* ---------------------------------------------------------------- */
+/* gw_etag.c: validators and preconditions (RFC 9110 §8.8.3, §13). */
+
+/* "\"" + 22 base64url chars of SHA-256(tenant NUL route NUL body) + "\"" */
+void	gw_etag_body(const char *tenant, const char *route, const char *,
+	    size_t, char out[25]);
+/* If-None-Match: "*" or a list, weak comparison.  1 on a match; a
+ * malformed field never matches. */
+int	gw_etag_none_match(const char *field, const char *etag);
+/* If-Match: "*" or a list, strong comparison (weak tags never match). */
+int	gw_etag_match(const char *field, const char *etag);
+
+/* ---------------------------------------------------------------- */
+/* gw_page.c */
+
+/* Token internals, exposed for the tests. */
+int	gw_page_encode(const unsigned char *key, size_t keylen,
+	    const unsigned char binding[32], int64_t exp,
+	    const char *const *sortkey, int nkey, struct gw_buf *out);
+enum gw_err gw_page_decode(const unsigned char *key, size_t keylen,
+	    const unsigned char binding[32], int64_t now, const char *token,
+	    struct gw_arena *, const char **sortkey, int *nkey);
+/* SHA-256 over tenant, project, route pattern and every filter. */
+void	gw_page_binding(const struct gw_req *, unsigned char out[32]);
+
+/* ---------------------------------------------------------------- */
+/* gw_db.c, gw_db_sqlite.c: the driver interface under the store.  SQL is
+ * written once with '?' placeholders; a driver rewrites what its dialect
+ * needs (PostgreSQL's $n) when it prepares a statement. */
+
+struct gw_db;
+struct gw_stmt;
+
+enum gw_dialect {
+	GW_DIALECT_SQLITE,
+	GW_DIALECT_PG,
+};
+
+struct gw_db_ops {
+	enum gw_dialect	 dialect;
+	void		 (*close)(struct gw_db *);
+	enum gw_err	 (*exec)(struct gw_db *, const char *);
+	enum gw_err	 (*begin)(struct gw_db *, int write);
+	enum gw_err	 (*commit)(struct gw_db *);
+	void		 (*rollback)(struct gw_db *);
+	enum gw_err	 (*prepare)(struct gw_db *, const char *,
+			    struct gw_stmt **);
+	void		 (*bind_text)(struct gw_stmt *, int, const char *);
+	void		 (*bind_int)(struct gw_stmt *, int, int64_t);
+	enum gw_err	 (*step)(struct gw_stmt *, int *row);
+	const char	*(*col_text)(struct gw_stmt *, int);
+	int64_t		 (*col_int)(struct gw_stmt *, int);
+	int64_t		 (*changes)(struct gw_stmt *);
+	void		 (*reset)(struct gw_stmt *);
+};
+
+struct gw_db {
+	const struct gw_db_ops	*ops;
+	const struct gw_conf	*conf;
+	int			 in_txn;
+};
+
+/* Every driver's struct gw_stmt begins with this, so that gw_db.c can
+ * dispatch a statement call to the driver that prepared it. */
+struct gw_stmt_head {
+	struct gw_db		*db;
+};
+
+/* Open "sqlite:PATH" (or, with the PostgreSQL driver, a libpq URI). */
+enum gw_err	gw_db_open(const struct gw_conf *, struct gw_db **,
+		    char *err, size_t errlen);
+void		gw_db_close(struct gw_db *);
+enum gw_dialect	gw_db_dialect(const struct gw_db *);
+enum gw_err	gw_db_exec(struct gw_db *, const char *);
+enum gw_err	gw_db_begin(struct gw_db *, int write);
+enum gw_err	gw_db_commit(struct gw_db *);
+void		gw_db_rollback(struct gw_db *);
+/*
+ * Prepare (once per process: statements are cached by their text) and
+ * reset a statement.  Parameters are 1-based, columns 0-based.  A step
+ * error is GW_ERR_CONFLICT for a unique or check constraint,
+ * GW_ERR_UNAVAILABLE for busy, locked, full or gone, GW_ERR_INTERNAL
+ * otherwise.
+ */
+enum gw_err	gw_db_prepare(struct gw_db *, const char *, struct gw_stmt **);
+void		gw_stmt_bind_text(struct gw_stmt *, int, const char *);
+void		gw_stmt_bind_int(struct gw_stmt *, int, int64_t);
+enum gw_err	gw_stmt_step(struct gw_stmt *, int *row);
+const char	*gw_stmt_text(struct gw_stmt *, int);	/* NULL for NULL */
+char		*gw_stmt_dup(struct gw_stmt *, int, struct gw_arena *);
+int64_t		gw_stmt_int(struct gw_stmt *, int);
+int64_t		gw_stmt_changes(struct gw_stmt *);
+void		gw_stmt_reset(struct gw_stmt *);
+
+extern const struct gw_db_ops gw_db_sqlite_ops;
+enum gw_err	gw_db_sqlite_open(const struct gw_conf *, const char *path,
+		    struct gw_db **, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- */
+/* gw_schema.c: versioned migrations. */
+
+int		gw_schema_latest(void);
+/* The schema version the database is at (0 when empty). */
+enum gw_err	gw_schema_version(struct gw_db *, int *);
+/* Apply every pending migration, each in its own transaction. */
+enum gw_err	gw_schema_migrate(struct gw_db *, int *from, int *to);
+
+/* ---------------------------------------------------------------- */
+/* gw_store.c: the store handle. */
+
+struct gw_store {
+	struct gw_db		*db;
+	const struct gw_conf	*conf;
+};
+
+/* Open the configured database and check that it is migrated. */
+enum gw_err	gw_store_open(const struct gw_conf *, struct gw_store **,
+		    char *err, size_t errlen);
+void		gw_store_close(struct gw_store *);
+/* The text of the sources list query for a filter, first page (keyset 0)
+ * or a later one; exposed so the tests can EXPLAIN it. */
+const char	*gw_store_sources_sql(const struct gw_source_filter *,
+		    int keyset, char *buf, size_t);
+
+/* ---------------------------------------------------------------- */
+/* gw_import.c: NDJSON import (SPEC §13), all or nothing per file. */
+
+enum gw_err	gw_import(struct gw_store *, FILE *, long *nrecords,
+		    char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- */
+/* gw_mint.c: development tokens and JWKS from a PEM private key. */
+
+struct gw_mint {
+	const char	*key_file;	/* PEM private key (RSA or EC P-256) */
+	const char	*kid;
+	const char	*alg;		/* NULL: RS256 for RSA, ES256 for EC */
+	const char	*typ;		/* NULL: "at+jwt"; "" omits it */
+	const char	*iss;
+	const char	*sub;
+	const char	*tenant;	/* written as "stellaops:tenant" */
+	const char	*scope;		/* space-separated */
+	const char	*aud[GW_CONF_MAXLIST];
+	size_t		 naud;
+	const char	*cnf_jkt;
+	const char	*client_id;
+	long		 ttl;		/* seconds */
+	int64_t		 now;		/* 0: gw_now() */
+};
+
+int	gw_mint_token(const struct gw_mint *, char **out, char *err, size_t);
+/* The public JWKS ({"keys":[...]}) of a PEM private key. */
+int	gw_mint_jwks(const char *key_file, const char *kid, const char *alg,
+	    char **out, char *err, size_t);
+
+/* ---------------------------------------------------------------- */
+/* gw_app.c, gw_fcgi.c: the application context, pipeline and transport. */
+
+struct gw_app {
+	const struct gw_app_def	*def;
+	struct gw_conf		 conf;
+	struct gw_store		*store;
+	struct gw_keyset	*keys;
+};
+
+/* Run the whole pipeline of SPEC §2 on one request. */
+void	gw_app_handle(struct gw_app *, struct gw_req *, struct gw_resp *);
+/* Serve FastCGI or one CGI request until shutdown. */
+int	gw_fcgi_serve(struct gw_app *);
+
+#endif /* EXTERN_H */

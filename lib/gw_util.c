@@ -1,0 +1,634 @@
+/*
+ * gw_util.c: the small pieces every other file leans on: a per-request
+ * arena, a growable buffer, bounded number parsing, base64url, hashes,
+ * identifiers and time.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "extern.h"
+
+/* ---------------------------------------------------------------- */
+/* Arena */
+
+#define ARENA_CHUNK	8192
+
+struct arena_chunk {
+	struct arena_chunk	*next;
+	size_t			 size;
+	size_t			 used;
+	max_align_t		 data[];
+};
+
+struct gw_arena {
+	struct arena_chunk	*head;
+};
+
+static void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n)) == NULL) {
+		/* See gateway.h: a worker without memory is restarted. */
+		fputs("libgateway: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+struct gw_arena *
+gw_arena_new(void)
+{
+	struct gw_arena	*a;
+
+	a = xmalloc(sizeof(*a));
+	a->head = NULL;
+	return a;
+}
+
+static void
+arena_free_chunks(struct arena_chunk *c)
+{
+	struct arena_chunk	*next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+}
+
+void
+gw_arena_free(struct gw_arena *a)
+{
+	if (a == NULL)
+		return;
+	arena_free_chunks(a->head);
+	free(a);
+}
+
+/*
+ * Keep the first chunk for the next request (a FastCGI worker serves
+ * thousands) and release the rest.
+ */
+void
+gw_arena_reset(struct gw_arena *a)
+{
+	struct arena_chunk	*c;
+
+	if ((c = a->head) == NULL)
+		return;
+	while (c->next != NULL) {
+		a->head = c->next;
+		free(c);
+		c = a->head;
+	}
+	c->used = 0;
+}
+
+void *
+gw_arena_alloc(struct gw_arena *a, size_t n)
+{
+	struct arena_chunk	*c;
+	size_t			 align = sizeof(max_align_t), size;
+	void			*p;
+
+	n = (n + align - 1) & ~(align - 1);
+	if (n == 0)
+		n = align;
+	c = a->head;
+	if (c == NULL || c->size - c->used < n) {
+		size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		c = xmalloc(sizeof(*c) + size);
+		c->size = size;
+		c->used = 0;
+		if (a->head != NULL && n > ARENA_CHUNK) {
+			/* A big one-off: keep the current chunk in front. */
+			c->next = a->head->next;
+			a->head->next = c;
+		} else {
+			c->next = a->head;
+			a->head = c;
+		}
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+char *
+gw_arena_strndup(struct gw_arena *a, const char *s, size_t n)
+{
+	char	*p;
+
+	p = gw_arena_alloc(a, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+gw_arena_strdup(struct gw_arena *a, const char *s)
+{
+	return s == NULL ? NULL : gw_arena_strndup(a, s, strlen(s));
+}
+
+char *
+gw_arena_printf(struct gw_arena *a, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+	char	*p;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	p = gw_arena_alloc(a, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+/* ---------------------------------------------------------------- */
+/* Buffer */
+
+void
+gw_buf_init(struct gw_buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+gw_buf_free(struct gw_buf *b)
+{
+	free(b->data);
+	gw_buf_init(b);
+}
+
+void
+gw_buf_reset(struct gw_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static void
+buf_reserve(struct gw_buf *b, size_t n)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (b->cap - b->len > n)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len <= n)
+		cap *= 2;
+	if ((p = realloc(b->data, cap)) == NULL) {
+		fputs("libgateway: out of memory\n", stderr);
+		abort();
+	}
+	b->data = p;
+	b->cap = cap;
+}
+
+void
+gw_buf_add(struct gw_buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+gw_buf_puts(struct gw_buf *b, const char *s)
+{
+	gw_buf_add(b, s, strlen(s));
+}
+
+void
+gw_buf_putc(struct gw_buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+void
+gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* ---------------------------------------------------------------- */
+/* Numbers */
+
+/*
+ * strtonum(3) with the stricter syntax of an HTTP API: "+5", " 5", "05"
+ * and "1e2" are all invalid, so a value has exactly one spelling.
+ */
+long long
+gw_strtonum(const char *s, long long minval, long long maxval,
+    const char **errstr)
+{
+	const char	*p = s;
+	long long	 v;
+	char		*end;
+
+	*errstr = "invalid";
+	if (s == NULL || minval > maxval)
+		return 0;
+	if (*p == '-') {
+		if (minval >= 0)
+			return 0;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return 0;
+	if (*p == '0' && p[1] != '\0')
+		return 0;
+	if (p != s && *p == '0')
+		return 0;	/* "-0" */
+	for (end = (char *)p; *end != '\0'; end++)
+		if (*end < '0' || *end > '9')
+			return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE || v < minval || v > maxval) {
+		*errstr = (errno == ERANGE && *s != '-') || v > maxval ?
+		    "too large" : "too small";
+		return 0;
+	}
+	*errstr = NULL;
+	return v;
+}
+
+/* ---------------------------------------------------------------- */
+/* base64url (RFC 4648 §5), no padding */
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+gw_b64url_enclen(size_t n)
+{
+	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
+size_t
+gw_b64url_declen(size_t n)
+{
+	return n / 4 * 3 + 3;
+}
+
+size_t
+gw_b64url_encode(const void *in, size_t n, char *out)
+{
+	const unsigned char	*p = in;
+	size_t			 i, o = 0;
+	unsigned long		 v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned long)p[i] << 16 | p[i + 1] << 8 | p[i + 2];
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+		out[o++] = b64url[v >> 6 & 63];
+		out[o++] = b64url[v & 63];
+	}
+	if (n - i == 1) {
+		v = (unsigned long)p[i] << 16;
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+	} else if (n - i == 2) {
+		v = (unsigned long)p[i] << 16 | p[i + 1] << 8;
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+		out[o++] = b64url[v >> 6 & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int
+b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict decoding: besides the alphabet, the unused low bits of the last
+ * character must be zero, so every byte string has exactly one encoding
+ * (RFC 4648 §3.5) and a signature segment cannot be made malleable.
+ */
+long
+gw_b64url_decode(const char *in, size_t n, unsigned char *out)
+{
+	size_t		 i, o = 0;
+	unsigned long	 v = 0;
+	int		 c, bits = 0;
+
+	if (n % 4 == 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((c = b64url_value((unsigned char)in[i])) < 0)
+			return -1;
+		v = (v << 6 | (unsigned long)c) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(v >> bits & 0xff);
+		}
+	}
+	if (bits > 0 && (v & ((1UL << bits) - 1)) != 0)
+		return -1;
+	return (long)o;
+}
+
+int
+gw_ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void
+gw_sha256(const void *p, size_t n, unsigned char out[32])
+{
+	unsigned int	 len = 32;
+
+	if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL))
+		abort();
+}
+
+void
+gw_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+    unsigned char out[32])
+{
+	unsigned int	 len = 32;
+
+	if (HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len) == NULL)
+		abort();
+}
+
+/* ---------------------------------------------------------------- */
+/* Identifiers */
+
+static void
+random_bytes(unsigned char *p, size_t n)
+{
+	if (RAND_bytes(p, (int)n) != 1)
+		abort();
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * RFC 9562 §5.7: 48-bit Unix milliseconds, version 7, then random bits.
+ * Within one process ids are strictly increasing (§6.2 method 3: when the
+ * millisecond repeats, the 12-bit rand_a field counts up).
+ */
+void
+gw_uuidv7(char out[37])
+{
+	static uint64_t	 last_ms;
+	static unsigned	 seq;
+	unsigned char	 b[16];
+	uint64_t	 ms;
+	size_t		 i, o = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	random_bytes(b, sizeof(b));
+	ms = now_ms();
+	if (ms <= last_ms) {
+		ms = last_ms;
+		if (++seq > 0xfff) {
+			ms = ++last_ms;
+			seq = 0;
+		}
+	} else {
+		last_ms = ms;
+		seq = (b[6] << 8 | b[7]) & 0x7ff;	/* leave room to count */
+	}
+	for (i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | (seq >> 8 & 0x0f));
+	b[7] = (unsigned char)(seq & 0xff);
+	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* ULID: 48-bit milliseconds and 80 random bits in Crockford base32. */
+void
+gw_ulid(char out[27])
+{
+	static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	unsigned char	 r[10];
+	uint64_t	 ms = now_ms();
+	int		 i, bit;
+
+	for (i = 9; i >= 0; i--) {
+		out[i] = crockford[ms & 31];
+		ms >>= 5;
+	}
+	random_bytes(r, sizeof(r));
+	for (i = 0; i < 16; i++) {
+		bit = i * 5;
+		out[10 + i] = crockford[((r[bit / 8] << 8 |
+		    (bit / 8 + 1 < 10 ? r[bit / 8 + 1] : 0)) >>
+		    (11 - bit % 8)) & 31];
+	}
+	out[26] = '\0';
+}
+
+/* ---------------------------------------------------------------- */
+/* Time */
+
+int64_t
+gw_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void
+gw_time_format(int64_t t, char out[21])
+{
+	struct tm	 tm;
+	time_t		 tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+		strcpy(out, "1970-01-01T00:00:00Z");
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t		 era;
+	unsigned	 yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Exactly "YYYY-MM-DDTHH:MM:SSZ": the one form the API writes. */
+int
+gw_time_parse(const char *s, int64_t *out)
+{
+	static const unsigned char mdays[] =
+	    { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	int		 f[6], i, y;
+
+	if (s == NULL || strlen(s) != 20)
+		return -1;
+	for (i = 0; i < 20; i++) {
+		if (shape[i] == 'd') {
+			if (s[i] < '0' || s[i] > '9')
+				return -1;
+		} else if (s[i] != shape[i])
+			return -1;
+	}
+	f[0] = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	for (i = 1; i < 6; i++)
+		f[i] = (s[2 + 3 * i] - '0') * 10 + (s[3 + 3 * i] - '0');
+	y = f[0];
+	if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > mdays[f[1] - 1] ||
+	    f[3] > 23 || f[4] > 59 || f[5] > 59)
+		return -1;
+	if (f[1] == 2 && f[2] == 29 &&
+	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -1;
+	*out = days_from_civil(y, (unsigned)f[1], (unsigned)f[2]) * 86400 +
+	    f[3] * 3600 + f[4] * 60 + f[5];
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Character sets */
+
+static int
+valid_charset(const char *s, size_t max, const char *extra)
+{
+	size_t	 n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; *s != '\0'; s++, n++) {
+		if (n >= max)
+			return 0;
+		if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9'))
+			continue;
+		if (strchr(extra, *s) == NULL)
+			return 0;
+	}
+	return n > 0;
+}
+
+int
+gw_valid_id(const char *s)
+{
+	return valid_charset(s, 128, "._:-");
+}
+
+int
+gw_valid_tenant(const char *s)
+{
+	return valid_charset(s, 64, "._-");
+}
+
+/* RFC 3629: shortest forms only, no surrogates, nothing above U+10FFFF. */
+int
+gw_valid_utf8(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, len, k;
+	uint32_t		 cp;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((p[i] & 0xe0) == 0xc0) {
+			len = 2;
+			cp = p[i] & 0x1f;
+		} else if ((p[i] & 0xf0) == 0xe0) {
+			len = 3;
+			cp = p[i] & 0x0f;
+		} else if ((p[i] & 0xf8) == 0xf0) {
+			len = 4;
+			cp = p[i] & 0x07;
+		} else
+			return 0;
+		if (n - i < len)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}

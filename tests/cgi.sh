@@ -1,0 +1,88 @@
+#!/bin/sh
+# Run the programs as plain CGI (no web server) against golden outputs.
+#
+# Each tests/golden/NAME.req holds the program's name on its first line
+# (PROGRAM=jobengine-sources) and then the CGI variables of one request,
+# one per line; NAME.out is the exact response (status line, headers,
+# body).  Tokens are minted per run from the test keys and written into
+# the request through placeholders: @READ@ (tenant acme, orch:read),
+# @NOSCOPE@ (acme, no orch:read), @GLOBEX@ (tenant globex), @BADSIG@ (a
+# valid token with its signature replaced).  `tests/cgi.sh --update`
+# rewrites the .out files; read the diff before committing it.
+#
+# VALGRIND, when set, prefixes every program run (./dev test sets it).
+set -eu
+
+srcdir=${top_srcdir:-$(dirname "$0")/..}
+builddir=${top_builddir:-.}
+update=no
+[ "${1:-}" = --update ] && update=yes
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gw-cgi.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+admin="$builddir/admin/jobengine-admin"
+head -c 32 /dev/urandom > "$tmp/server.key"
+cat > "$tmp/gateway.conf" <<CONF
+database = sqlite:$tmp/gw.db
+server.public_base_url = https://gateway.test
+server.key_file = $tmp/server.key
+auth.issuer = https://authority.test
+auth.jwks_file = $(cd "$srcdir" && pwd)/tests/keys/jwks.json
+log.level = error
+CONF
+export JOBENGINE_GATEWAY_CONFIG="$tmp/gateway.conf"
+"$admin" migrate > /dev/null
+"$admin" import "$srcdir/tests/fixtures/sources.ndjson" > /dev/null
+
+mint() {
+	"$admin" token --key "$srcdir/tests/keys/rsa.pem" --kid rsa-1 \
+	    --sub operator-1 --ttl 600 "$@"
+}
+READ=$(mint --tenant acme --scope "orch:read")
+NOSCOPE=$(mint --tenant acme --scope "orch:quota")
+GLOBEX=$(mint --tenant globex --scope "orch:read")
+BADSIG=$(printf '%s' "$READ" | sed 's/\.[^.]*$/.AAAA/')
+
+pass=0
+fail=0
+for req in "$srcdir"/tests/golden/*.req; do
+	name=$(basename "$req" .req)
+	prog=$(sed -n '1s/^PROGRAM=//p' "$req")
+	sed -e '1d' -e "s|@READ@|$READ|" -e "s|@NOSCOPE@|$NOSCOPE|" \
+	    -e "s|@GLOBEX@|$GLOBEX|" -e "s|@BADSIG@|$BADSIG|" "$req" \
+	    > "$tmp/env"
+	body=/dev/null
+	[ -f "${req%.req}.body" ] && body="${req%.req}.body"
+	# shellcheck disable=SC2046
+	(IFS='
+'; exec env -i JOBENGINE_GATEWAY_CONFIG="$JOBENGINE_GATEWAY_CONFIG" \
+	    $(cat "$tmp/env") ${VALGRIND:-} "$builddir/cgi-bin/$prog" \
+	    < "$body") > "$tmp/out" 2> "$tmp/err" || {
+		echo "FAIL: $name: exit status $?"; cat "$tmp/err"
+		fail=$((fail + 1)); continue; }
+	if [ -s "$tmp/err" ] && [ -n "${VALGRIND:-}" ]; then
+		echo "FAIL: $name: valgrind"; cat "$tmp/err"
+		fail=$((fail + 1)); continue
+	fi
+	# A continuation token carries its expiry hour, and the page's ETag
+	# covers the token: both are replaced by placeholders.
+	if grep -q '"continuationToken":"' "$tmp/out"; then
+		sed -e 's/"continuationToken":"[A-Za-z0-9_-]*"/"continuationToken":"@TOKEN@"/' \
+		    -e 's/^ETag: .*\r$/ETag: "@ETAG@"\r/' "$tmp/out" > "$tmp/out2"
+		mv "$tmp/out2" "$tmp/out"
+	fi
+	if [ $update = yes ]; then
+		cp "$tmp/out" "$srcdir/tests/golden/$name.out"
+	fi
+	if cmp -s "$tmp/out" "$srcdir/tests/golden/$name.out"; then
+		echo "ok: $name"
+		pass=$((pass + 1))
+	else
+		echo "FAIL: $name"
+		diff "$srcdir/tests/golden/$name.out" "$tmp/out" || true
+		fail=$((fail + 1))
+	fi
+done
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
