@@ -20,6 +20,7 @@ usage(void)
 	    "usage: jobengine-admin [-c config] migrate\n"
 	    "       jobengine-admin [-c config] import file\n"
 	    "       jobengine-admin [-c config] config check\n"
+	    "       jobengine-admin [-c config] audit verify [--tenant tenant]\n"
 	    "       jobengine-admin [-c config] token --key pem [--kid kid] "
 	    "[--alg alg] [--typ typ]\n"
 	    "           [--iss issuer] [--sub subject] [--tenant tenant] "
@@ -53,6 +54,20 @@ cmd_config(int argc, char *argv[])
 	if (argc != 2 || strcmp(argv[1], "check") != 0)
 		usage();
 	return gw_admin_config_check(config);
+}
+
+static int
+cmd_audit(int argc, char *argv[])
+{
+	const char	*tenant = NULL;
+
+	if (argc == 4 && strcmp(argv[2], "--tenant") == 0)
+		tenant = argv[3];
+	else if (argc != 2)
+		usage();
+	if (strcmp(argv[1], "verify") != 0)
+		usage();
+	return gw_admin_audit_verify(config, tenant);
 }
 
 enum {
@@ -175,6 +190,7 @@ static const struct {
 	{ "migrate", cmd_migrate },
 	{ "import", cmd_import },
 	{ "config", cmd_config },
+	{ "audit", cmd_audit },
 	{ "token", cmd_token },
 	{ "jwks", cmd_jwks },
 };

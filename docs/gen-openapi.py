@@ -1,8 +1,31 @@
 #!/usr/bin/env python3
 # Builds docs/openapi.json; the code list is read from lib/gateway.h.
-import json, re, sys
+#
+#   python3 docs/gen-openapi.py ROOT [--groups sources,status,...] [--out FILE]
+#
+# The document holds the endpoint groups of GROUPS (one per program), or
+# those --groups names; components only the left-out groups use are dropped.
+# Every route is one route(...) block below, under its group's heading.
+# The result is checked (references, operation ids, path parameters, codes)
+# and, when openapi-spec-validator is installed, validated as OpenAPI 3.1.
+import argparse, json, re, sys
 
-root = sys.argv[1]
+GROUPS = ["sources", "quotas", "jobs", "deadletter", "packruns", "audit",
+          "status"]
+
+ap = argparse.ArgumentParser(description="Generate docs/openapi.json.")
+ap.add_argument("root", help="the source tree (holds lib/gateway.h)")
+ap.add_argument("--groups", default=",".join(GROUPS),
+                help="comma-separated endpoint groups (default: all: %s)" %
+                ",".join(GROUPS))
+ap.add_argument("--out", help="output file (default ROOT/docs/openapi.json;"
+                " - for stdout)")
+args = ap.parse_args()
+root = args.root
+WANT = [g for g in args.groups.split(",") if g]
+for g in WANT:
+    if g not in GROUPS:
+        ap.error("unknown group %r (groups: %s)" % (g, ", ".join(GROUPS)))
 hdr = open(root + "/lib/gateway.h").read()
 enum = hdr[hdr.index("enum gw_err {"):hdr.index("GW_ERR__MAX")]
 CODES = []
@@ -27,13 +50,13 @@ WHEN = {
     "ERR_INVALID_ID": "A path id is not 1-128 characters of [A-Za-z0-9._:-].",
     "ERR_INVALID_QUERY": "An undocumented, repeated or malformed query parameter; details names it.",
     "ERR_INVALID_LIMIT": "limit is not an integer from 1 to 200 written in plain decimal.",
-    "ERR_INVALID_BODY": "The JSON body is malformed, too deep, has duplicate or unknown members, trailing data, or a member of the wrong type; details points at it. On any route: a malformed Content-Length.",
+    "ERR_INVALID_BODY": "The JSON body is malformed, too deep, has duplicate or unknown members, trailing data, a missing required member, or a member of the wrong type or outside its range or pattern; details points at it. On any route: a malformed Content-Length.",
     "ERR_INVALID_CONTINUATION_TOKEN": "The continuation token is malformed, tampered with, minted by another server key, or minted for another tenant, project, route or filter set.",
     "ERR_CONTINUATION_TOKEN_EXPIRED": "The continuation token's expiry has passed.",
     "ERR_INVALID_IDEMPOTENCY_KEY": "Idempotency-Key is not 1-255 visible ASCII characters.",
-    "ERR_VALIDATION": "The body is well-formed but semantically impossible (for example burst > maxPerHour).",
+    "ERR_VALIDATION": "The body's members are each valid but impossible together (burst > maxPerHour).",
     "ERR_IDEMPOTENCY_KEY_REUSED": "An Idempotency-Key already used for this tenant, method and path came with a different body.",
-    "ERR_PRECONDITION_FAILED": "If-Match does not match the resource's current ETag (checked atomically with the write).",
+    "ERR_PRECONDITION_FAILED": "If-Match on a quota PUT or DELETE does not match the quota's current ETag (strong comparison, checked atomically with the write); nothing changed.",
     "ERR_CONFLICT": "A write collided with a unique constraint, for example a concurrent writer.",
     "ERR_IDEMPOTENCY_IN_PROGRESS": "A request with the same Idempotency-Key is still being processed.",
     "ERR_SOURCE_NOT_FOUND": "No source with this id in the tenant (and project, if X-Stella-Project is sent).",
@@ -109,7 +132,7 @@ components = {
         "DPoP": {
             "name": "DPoP", "in": "header", "required": False,
             "description": "The DPoP proof (RFC 9449), exactly one, with `Authorization: DPoP <token>`; see the `dpop` security scheme. A malformed or failing proof: 401 ERR_INVALID_DPOP_PROOF.",
-            "schema": {"type": "string"}
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$", "description": "One compact JWS: three base64url segments."}
         },
         "IfNoneMatch": {
             "name": "If-None-Match", "in": "header", "required": False,
@@ -311,10 +334,12 @@ def error_response(status, codes, head):
 
 
 def op(op_id, summary, desc, tag, scope, params, ok_schema, codes, head,
-       no_store=False):
+       no_store=False, etag=None):
     hdrs = dict(OK_HEADERS)
     if no_store:
         hdrs["Cache-Control"] = H("CacheControlNoStore")
+    if etag is not None:
+        hdrs["ETag"] = etag
     ok = {"description": summary if not head else
           "As GET, without a body: the same status and headers.",
           "headers": hdrs}
@@ -356,9 +381,9 @@ COMMON = ["ERR_PAYLOAD_TOO_LARGE", "ERR_INVALID_BODY", "ERR_UNAVAILABLE",
 
 
 def get_head(op_id, summary, desc, tag, scope, params, schema, codes,
-             no_store=False):
+             no_store=False, etag=None):
     return {m: op(op_id, summary, desc, tag, scope, params, schema, codes,
-                  m == "head", no_store) for m in ("get", "head")}
+                  m == "head", no_store, etag) for m in ("get", "head")}
 
 
 def order(codes):
@@ -369,7 +394,7 @@ def order(codes):
 OTHER = ("Any other method: 405 ERR_METHOD_NOT_ALLOWED with `Allow: GET, HEAD`. "
          "A path that is no route: 404 ERR_ROUTE_NOT_FOUND.")
 
-paths = {
+BASE_PATHS = {
     "/jobengine/sources": dict(
         description="Job sources of the tenant. Served by jobengine-sources. " + OTHER,
         **get_head(
@@ -412,25 +437,947 @@ paths = {
                    "ERR_INVALID_QUERY"]))),
 }
 
+# ---------------------------------------------------------------------------
+# Routes by endpoint group.  route() files a path under its group; the
+# document holds the paths of the groups asked for, in GROUPS order.
+
+ROUTES = {g: {} for g in GROUPS}
+
+
+def route(group, path, description, **methods):
+    assert path not in ROUTES[group], path
+    ROUTES[group][path] = dict(description=description, **methods)
+
+
+for _p, _v in BASE_PATHS.items():
+    ROUTES["status" if _p in ("/jobengine/healthz", "/jobengine/openapi.json")
+           else "sources"][_p] = _v
+
+
+def other(allow):
+    return ("Any other method: 405 ERR_METHOD_NOT_ALLOWED with `Allow: %s`. "
+            "A path that is no route: 404 ERR_ROUTE_NOT_FOUND." % allow)
+
+
+def nullable(schema):
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def qstr(name, desc, example=None):
+    """A free-text query filter (1-128 printable ASCII characters)."""
+    p = {"name": name, "in": "query", "required": False,
+         "description": desc + " 1-128 printable ASCII characters; else 400 ERR_INVALID_QUERY.",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+    if example is not None:
+        p["example"] = example
+    return p
+
+
+def ctoken(filters):
+    """The continuationToken parameter of a list with these filters."""
+    return {
+        "name": "continuationToken", "in": "query", "required": False,
+        "description": "The continuationToken of the previous page, as returned. Opaque base64url, HMAC-SHA256 signed; bound to the tenant, project, route and every filter (%s), and to an expiry of pagination.token_ttl_seconds (default 86400) rounded up to the next whole hour. Tampered, foreign or mismatched: 400 ERR_INVALID_CONTINUATION_TOKEN; expired: 400 ERR_CONTINUATION_TOKEN_EXPIRED." % filters,
+        "schema": S("ContinuationToken")
+    }
+
+
+def path_id(name, what):
+    return {"name": name, "in": "path", "required": True,
+            "description": "The %s's id; 1-128 characters of [A-Za-z0-9._:-], else 400 ERR_INVALID_ID." % what,
+            "schema": S("Id")}
+
+
+def list_of(item, order_desc):
+    return {
+        "type": "object",
+        "description": order_desc,
+        "required": ["items", "continuationToken"],
+        "additionalProperties": False,
+        "properties": {
+            "items": {"type": "array", "items": S(item), "maxItems": 200},
+            "continuationToken": {
+                "oneOf": [S("ContinuationToken"), {"type": "null"}],
+                "description": "Pass as continuationToken to get the next page; null on the last page."
+            }
+        }
+    }
+
+
+def counts(names, desc):
+    """An object with one integer member per name, all always present."""
+    return {"type": "object", "description": desc,
+            "required": list(names), "additionalProperties": False,
+            "properties": {n: {"type": "integer", "minimum": 0} for n in names}}
+
+
+PAGED = ["ERR_INVALID_LIMIT", "ERR_INVALID_CONTINUATION_TOKEN",
+         "ERR_CONTINUATION_TOKEN_EXPIRED"]
+
+
+def read_codes(*extra):
+    return order(AUTH_CODES + COMMON + ["ERR_INVALID_QUERY"] + list(extra))
+
+
+# --- what every mutation shares (SPEC section 6, 9, 10 Idempotency, 11) ----
+
+components["parameters"].update({
+    "XStellaOperatorReason": {
+        "name": "X-Stella-Operator-Reason", "in": "header", "required": True,
+        "description": "Why the operator makes this change: 1-256 bytes of UTF-8 without control characters, sent once. Goes into the audit record (and, on pause, into the quota's pauseReason). Missing or invalid: 400 ERR_OPERATOR_REASON_REQUIRED.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 256}, "example": "drain before the registry migration"
+    },
+    "XStellaOperatorTicket": {
+        "name": "X-Stella-Operator-Ticket", "in": "header", "required": False,
+        "description": "Optional change ticket: 1-128 characters of [A-Za-z0-9._:/#-], sent at most once. Goes into the audit record (and, on pause, into pauseTicket). Invalid: 400 ERR_INVALID_OPERATOR_TICKET.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:/#-]{1,128}$"}, "example": "OPS-1234"
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key", "in": "header", "required": False,
+        "description": "Makes a POST safe to retry: 1-255 visible ASCII characters (0x21-0x7E), sent at most once, else 400 ERR_INVALID_IDEMPOTENCY_KEY. The first response for (tenant, key, method, path) is kept for 24 hours; a repeat with the same body gets that response back byte for byte with `Idempotent-Replayed: true` and no second effect; a repeat with another body is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first is still running is 409 ERR_IDEMPOTENCY_IN_PROGRESS. Kept in the store, so it holds across processes and machines. Without the header every POST acts.",
+        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}, "example": "3f6c1a9e-create-build-quota"
+    },
+    "IfMatch": {
+        "name": "If-Match", "in": "header", "required": False,
+        "description": "`*` or a list of entity tags, compared strongly (RFC 9110 section 13.1.1; a weak tag never matches) with the quota's current ETag, atomically with the write. No match: 412 ERR_PRECONDITION_FAILED and nothing changes. Without the header the write is unconditional.",
+        "schema": {"type": "string"}, "example": "\"q3-Jx2bV0kq8LmN4pQ7w\""
+    },
+})
+
+components["headers"].update({
+    "CacheControlMutation": {
+        "description": "`no-store`: a mutation's response reports a change; it is not a representation to keep.",
+        "schema": {"type": "string", "const": "no-store"}
+    },
+    "IdempotentReplayed": {
+        "description": "`true` when this response is the stored first response to the same Idempotency-Key, replayed byte for byte (status, headers and body) with no second effect. Absent otherwise.",
+        "schema": {"type": "string", "const": "true"}
+    },
+})
+
+MUT_PARAMS = [P("XStellaOperatorReason"), P("XStellaOperatorTicket"),
+              P("XStellaTenant"), P("XStellaOpsTenant"), P("XStellaProject"),
+              P("XStellaTraceId"), P("Traceparent"), P("XStellaScopes"),
+              P("DPoP")]
+PATH_IDS = ("SourceId", "QuotaId", "EntryId", "PackRunId")
+HANDLER_STATUSES = (404, 409, 412, 422)
+
+
+def mutation(op_id, summary, desc, tag, scope, method, params, body, status,
+             schema, codes, action, ok_desc, etag=False, location=None):
+    """One POST, PUT or DELETE.  body: None when the route takes none, else
+    (schema, required, description).  codes: the route's own; those of the
+    pipeline are added here."""
+    post = method == "post"
+    allc = AUTH_CODES + COMMON + ["ERR_OPERATOR_REASON_REQUIRED",
+                                  "ERR_INVALID_OPERATOR_TICKET",
+                                  "ERR_INVALID_QUERY", "ERR_CONFLICT"] + codes
+    if any(p["$ref"].endswith("/" + i) for p in params for i in PATH_IDS):
+        allc.append("ERR_INVALID_ID")
+    if body is not None:
+        allc.append("ERR_UNSUPPORTED_MEDIA_TYPE")
+    if post:
+        allc += ["ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED",
+                 "ERR_IDEMPOTENCY_IN_PROGRESS"]
+    hdrs = {"Cache-Control": H("CacheControlMutation"),
+            "X-Stella-Trace-Id": H("XStellaTraceId")}
+    if etag:
+        hdrs["ETag"] = H("QuotaETag")
+    if location:
+        hdrs["Location"] = {"description": location, "required": True,
+                            "schema": {"type": "string", "format": "uri-reference"}}
+    if post:
+        hdrs["Idempotent-Replayed"] = H("IdempotentReplayed")
+    ok = {"description": ok_desc, "headers": hdrs}
+    if schema is not None:
+        ok["content"] = {"application/json": {"schema": schema}}
+    responses = {str(status): ok}
+    by_status = {}
+    for c in order(allc):
+        by_status.setdefault(STATUS[c], []).append(c)
+    for st in sorted(by_status):
+        r = error_response(st, by_status[st], False)
+        if post and st in HANDLER_STATUSES:
+            r["headers"]["Idempotent-Replayed"] = H("IdempotentReplayed")
+        responses[str(st)] = r
+    o = {
+        "operationId": op_id,
+        "summary": summary,
+        "description": desc,
+        "tags": [tag],
+        "parameters": params + ([P("IdempotencyKey")] if post else []) + MUT_PARAMS,
+        "responses": responses,
+        "security": [{"bearer": [scope]}, {"dpop": [scope]}],
+        "x-required-scope": scope,
+        "x-audit-action": action,
+    }
+    if body is not None:
+        bschema, required, bdesc = body
+        o["requestBody"] = {
+            "required": required,
+            "description": bdesc + " Content-Type application/json (charset utf-8 optional), else 415 ERR_UNSUPPORTED_MEDIA_TYPE; at most limits.max_body_bytes (default 65536), else 413. One JSON object, depth <= 16, no duplicate or unknown members, no trailing data, every member of its exact type (\"5\" is not 5): else 400 ERR_INVALID_BODY with details pointing at each bad member.",
+            "content": {"application/json": {"schema": bschema}}
+        }
+    return o
+
+
+MUTATION_TEXT = " Needs X-Stella-Operator-Reason; runs in one transaction with its audit record (no record, no change); the response carries Cache-Control: no-store."
+POST_TEXT = " Accepts Idempotency-Key."
+
+# ===========================================================================
+# quotas: jobengine-quotas, scope orch:quota (reads included)
+
+components["parameters"].update({
+    "QuotaId": path_id("quotaId", "quota"),
+    "JobType": qstr("jobType", "Only rows of this jobType (exact match).", "scanner.sbom"),
+    "Paused": {
+        "name": "paused", "in": "query", "required": False,
+        "description": "Only paused (`true`) or running (`false`) quotas. Exactly `true` or `false`; anything else is 400 ERR_INVALID_QUERY.",
+        "schema": {"type": "string", "enum": ["true", "false"]}
+    },
+    "QuotasContinuationToken": ctoken("jobType, paused"),
+})
+
+components["headers"]["QuotaETag"] = {
+    "description": "The quota's strong entity tag, derived from its id and its version (not from the body): `\"q<version>-<16 base64url characters>\"`. It changes with every change of the quota and is what If-Match is compared with.",
+    "schema": {"type": "string", "pattern": "^\"q[0-9]+-[A-Za-z0-9_-]{16}\"$"},
+    "example": "\"q3-Jx2bV0kq8LmN4pQ7w\""
+}
+
+components["schemas"].update({
+    "JobType": {
+        "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$",
+        "description": "A job type: 1-64 characters, lowercase letters, digits, '.', '_', '-', starting with a letter or digit."
+    },
+    "Quota": {
+        "type": "object",
+        "description": "An admission quota for one jobType of a tenant (and project). Members appear in this order. The pause members are all null while the quota runs. version starts at 1 and grows by 1 with every change.",
+        "required": ["quotaId", "tenantId", "projectId", "jobType", "maxActive", "maxPerHour", "burst", "paused", "pauseReason", "pauseTicket", "pausedAt", "pausedBy", "version", "createdAt", "updatedAt", "updatedBy"],
+        "additionalProperties": False,
+        "properties": {
+            "quotaId": S("Id"),
+            "tenantId": S("TenantId"),
+            "projectId": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+            "jobType": S("JobType"),
+            "maxActive": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "Jobs of this type that may be leased or running at once."},
+            "maxPerHour": {"type": "integer", "minimum": 1, "maximum": 10000000, "description": "Jobs that may start within any hour."},
+            "burst": {"type": "integer", "minimum": 1, "maximum": 10000000, "description": "Starts that may happen at once; 1..maxPerHour."},
+            "paused": {"type": "boolean"},
+            "pauseReason": {"type": ["string", "null"], "description": "X-Stella-Operator-Reason of the pause."},
+            "pauseTicket": {"type": ["string", "null"], "description": "X-Stella-Operator-Ticket of the pause, if one was sent."},
+            "pausedAt": nullable(S("Timestamp")),
+            "pausedBy": {"type": ["string", "null"], "description": "The token's sub of who paused it."},
+            "version": {"type": "integer", "minimum": 1},
+            "createdAt": S("Timestamp"),
+            "updatedAt": S("Timestamp"),
+            "updatedBy": {"type": ["string", "null"], "description": "The token's sub of the last change (null for a quota imported without one)."}
+        },
+        "examples": [{
+            "quotaId": "019f8a31-5c2e-7b10-8e4f-3a9d2c61b7e0", "tenantId": "acme",
+            "projectId": None, "jobType": "scanner.sbom", "maxActive": 20,
+            "maxPerHour": 600, "burst": 20, "paused": True,
+            "pauseReason": "drain before the registry migration",
+            "pauseTicket": "OPS-1234", "pausedAt": "2026-11-27T09:58:45Z",
+            "pausedBy": "ops@example.org", "version": 3,
+            "createdAt": "2026-11-20T08:00:00Z", "updatedAt": "2026-11-27T09:58:45Z",
+            "updatedBy": "ops@example.org"
+        }]
+    },
+    "QuotaList": list_of("Quota", "A page of quotas in (jobType, quotaId) ascending order."),
+    "QuotaCreate": {
+        "type": "object",
+        "description": "A new quota. burst defaults to maxActive, capped at maxPerHour. The quota is stamped with X-Stella-Project, if sent. Members out of range are 400 ERR_INVALID_BODY; burst > maxPerHour is 422 ERR_VALIDATION.",
+        "required": ["jobType", "maxActive", "maxPerHour"],
+        "additionalProperties": False,
+        "properties": {
+            "jobType": S("JobType"),
+            "maxActive": {"type": "integer", "minimum": 1, "maximum": 100000},
+            "maxPerHour": {"type": "integer", "minimum": 1, "maximum": 10000000},
+            "burst": {"type": "integer", "minimum": 1, "maximum": 10000000}
+        },
+        "examples": [{"jobType": "scanner.sbom", "maxActive": 20, "maxPerHour": 600}]
+    },
+    "QuotaLimits": {
+        "type": "object",
+        "description": "The quota's new limits, a full replacement: an omitted burst is reset to its default (maxActive, capped at maxPerHour), not kept. Members out of range are 400 ERR_INVALID_BODY; burst > maxPerHour is 422 ERR_VALIDATION.",
+        "required": ["maxActive", "maxPerHour"],
+        "additionalProperties": False,
+        "properties": {
+            "maxActive": {"type": "integer", "minimum": 1, "maximum": 100000},
+            "maxPerHour": {"type": "integer", "minimum": 1, "maximum": 10000000},
+            "burst": {"type": "integer", "minimum": 1, "maximum": 10000000}
+        },
+        "examples": [{"maxActive": 40, "maxPerHour": 1200, "burst": 60}]
+    },
+    "QuotaSummaryTotals": counts(
+        ["quotas", "paused", "maxActive", "active", "queued", "admittedLastHour"],
+        "Over the items: how many quotas, how many of them paused, and the sums of their maxActive, active, queued and admittedLastHour."),
+    "QuotaSummaryItem": {
+        "type": "object",
+        "description": "One quota's load, over the tenant's jobs of its jobType (and of its project, if it has one). Members appear in this order.",
+        "required": ["quotaId", "jobType", "projectId", "paused", "maxActive", "maxPerHour", "burst", "active", "queued", "admittedLastHour", "tokensAvailable", "utilization", "backpressure"],
+        "additionalProperties": False,
+        "properties": {
+            "quotaId": S("Id"),
+            "jobType": S("JobType"),
+            "projectId": {"type": ["string", "null"]},
+            "paused": {"type": "boolean"},
+            "maxActive": {"type": "integer"},
+            "maxPerHour": {"type": "integer"},
+            "burst": {"type": "integer"},
+            "active": {"type": "integer", "minimum": 0, "description": "Jobs leased or running."},
+            "queued": {"type": "integer", "minimum": 0, "description": "Jobs pending or scheduled."},
+            "admittedLastHour": {"type": "integer", "minimum": 0, "description": "Jobs whose startedAt is within the last hour."},
+            "tokensAvailable": {"type": "integer", "minimum": 0, "description": "max(0, min(burst, maxPerHour - admittedLastHour))."},
+            "utilization": {"type": "number", "minimum": 0, "description": "active / maxActive, with at most 4 decimals (may exceed 1)."},
+            "backpressure": {"type": "string", "enum": ["paused", "saturated", "elevated", "normal"], "description": "`paused` if the quota is paused; else `saturated` if active >= maxActive or tokensAvailable = 0; else `elevated` if utilization >= 0.8 or queued > maxActive; else `normal`."}
+        }
+    },
+    "QuotaSummary": {
+        "type": "object",
+        "description": "Every quota of the tenant (and of X-Stella-Project, if sent) with its load, in (jobType, quotaId) order. Not paginated.",
+        "required": ["totals", "items"],
+        "additionalProperties": False,
+        "properties": {
+            "totals": S("QuotaSummaryTotals"),
+            "items": {"type": "array", "items": S("QuotaSummaryItem")}
+        }
+    },
+})
+
+QUOTA_AUDIT = " Audit action %s, target the quota."
+
+# --- GET, HEAD, POST /jobengine/quotas --------------------------------------
+route("quotas", "/jobengine/quotas",
+      "Quotas of the tenant. Served by jobengine-quotas. " + other("GET, HEAD, POST"),
+      **get_head(
+          "listQuotas", "List quotas",
+          "Quotas of the caller's tenant (and of X-Stella-Project, if sent), in (jobType, quotaId) ascending byte order, filtered by jobType and paused, keyset-paginated. Requires scope orch:quota.",
+          "quotas", "orch:quota",
+          [P("JobType"), P("Paused"), P("Limit"), P("QuotasContinuationToken")] + AUTH_PARAMS,
+          S("QuotaList"), read_codes(*PAGED)),
+      post=mutation(
+          "createQuota", "Create a quota",
+          "Creates the quota of a jobType for the caller's tenant, stamped with X-Stella-Project if sent. A quota for the same (tenant, project, jobType) already exists: 409 ERR_QUOTA_EXISTS; burst > maxPerHour: 422 ERR_VALIDATION. The new quota has version 1. Requires scope orch:quota." + MUTATION_TEXT + POST_TEXT + QUOTA_AUDIT % "quota.create",
+          "quotas", "orch:quota", "post", [], (S("QuotaCreate"), True, "The new quota."),
+          201, S("Quota"), ["ERR_VALIDATION", "ERR_QUOTA_EXISTS"], "quota.create",
+          "Created: the new quota, its ETag and its Location.", etag=True,
+          location="The new quota's URL: server.public_base_url + /jobengine/quotas/{quotaId}."))
+
+# --- GET, HEAD /jobengine/quotas/summary ------------------------------------
+route("quotas", "/jobengine/quotas/summary",
+      "Load and backpressure of every quota. Served by jobengine-quotas; matched before /jobengine/quotas/{quotaId}. " + other("GET, HEAD"),
+      **get_head(
+          "getQuotaSummary", "Quota load and backpressure",
+          "Every quota of the caller's tenant (and of X-Stella-Project, if sent) in (jobType, quotaId) order with its current load (active, queued, admitted in the last hour, tokens left, utilization, backpressure) and the totals. Computed from maintained job counts, so its cost does not grow with the number of jobs. Not paginated; takes no query parameters. Requires scope orch:quota.",
+          "quotas", "orch:quota", AUTH_PARAMS, S("QuotaSummary"), read_codes()))
+
+# --- GET, HEAD, PUT, DELETE /jobengine/quotas/{quotaId} ---------------------
+route("quotas", "/jobengine/quotas/{quotaId}",
+      "One quota. Served by jobengine-quotas. " + other("GET, HEAD, PUT, DELETE"),
+      **get_head(
+          "getQuota", "Get a quota",
+          "The quota with this id in the caller's tenant (and project, if X-Stella-Project is sent); another tenant's quota is indistinguishable from a missing one: 404 ERR_QUOTA_NOT_FOUND. Its ETag derives from its version, for If-Match on PUT and DELETE. Takes no query parameters. Requires scope orch:quota.",
+          "quotas", "orch:quota", [P("QuotaId")] + AUTH_PARAMS, S("Quota"),
+          read_codes("ERR_INVALID_ID", "ERR_QUOTA_NOT_FOUND"), etag=H("QuotaETag")),
+      put=mutation(
+          "updateQuota", "Replace a quota's limits",
+          "Replaces maxActive, maxPerHour and burst (an omitted burst goes back to its default); jobType, project and pause state stay. version + 1, updatedAt and updatedBy are set. If-Match, when sent, must match the current ETag, checked atomically with the write: else 412 ERR_PRECONDITION_FAILED. Missing: 404 ERR_QUOTA_NOT_FOUND (whatever If-Match says); burst > maxPerHour: 422 ERR_VALIDATION. Requires scope orch:quota." + MUTATION_TEXT + QUOTA_AUDIT % "quota.update",
+          "quotas", "orch:quota", "put", [P("QuotaId"), P("IfMatch")],
+          (S("QuotaLimits"), True, "The quota's new limits."),
+          200, S("Quota"), ["ERR_VALIDATION", "ERR_PRECONDITION_FAILED", "ERR_QUOTA_NOT_FOUND"],
+          "quota.update", "The quota as it is now, with its new ETag.", etag=True),
+      delete=mutation(
+          "deleteQuota", "Delete a quota",
+          "Deletes the quota. If-Match, when sent, must match the current ETag, checked atomically with the delete: else 412 ERR_PRECONDITION_FAILED. Missing: 404 ERR_QUOTA_NOT_FOUND (so a second DELETE is a 404). Requires scope orch:quota." + MUTATION_TEXT + QUOTA_AUDIT % "quota.delete",
+          "quotas", "orch:quota", "delete", [P("QuotaId"), P("IfMatch")], None,
+          204, None, ["ERR_PRECONDITION_FAILED", "ERR_QUOTA_NOT_FOUND"],
+          "quota.delete", "Deleted; no body."))
+
+# --- POST /jobengine/quotas/{quotaId}/pause ---------------------------------
+route("quotas", "/jobengine/quotas/{quotaId}/pause",
+      "Pause a quota. Served by jobengine-quotas. " + other("POST"),
+      post=mutation(
+          "pauseQuota", "Pause a quota",
+          "Pauses the quota: paused true, pauseReason from X-Stella-Operator-Reason, pauseTicket from X-Stella-Operator-Ticket (null without one), pausedAt now, pausedBy the token's sub; version + 1. Pausing a paused quota is a no-op 200 with the quota unchanged (same version and pause members), and is still audited. Takes no body. Missing: 404 ERR_QUOTA_NOT_FOUND. Requires scope orch:quota." + MUTATION_TEXT + POST_TEXT + QUOTA_AUDIT % "quota.pause",
+          "quotas", "orch:quota", "post", [P("QuotaId")], None,
+          200, S("Quota"), ["ERR_QUOTA_NOT_FOUND"], "quota.pause",
+          "The quota as it is now, with its ETag.", etag=True))
+
+# --- POST /jobengine/quotas/{quotaId}/resume --------------------------------
+route("quotas", "/jobengine/quotas/{quotaId}/resume",
+      "Resume a quota. Served by jobengine-quotas. " + other("POST"),
+      post=mutation(
+          "resumeQuota", "Resume a quota",
+          "Resumes the quota: paused false and pauseReason, pauseTicket, pausedAt, pausedBy null; version + 1. Resuming a running quota is a no-op 200 with the quota unchanged, and is still audited. Takes no body. Missing: 404 ERR_QUOTA_NOT_FOUND. Requires scope orch:quota." + MUTATION_TEXT + POST_TEXT + QUOTA_AUDIT % "quota.resume",
+          "quotas", "orch:quota", "post", [P("QuotaId")], None,
+          200, S("Quota"), ["ERR_QUOTA_NOT_FOUND"], "quota.resume",
+          "The quota as it is now, with its ETag.", etag=True))
+
+# ===========================================================================
+# jobs: jobengine-jobs, scope orch:read
+
+JOB_STATUSES = ["pending", "scheduled", "leased", "running", "succeeded",
+                "failed", "canceled", "timed_out"]
+
+components["parameters"]["SourceIdFilter"] = qstr(
+    "sourceId", "Only rows of this sourceId (exact match).", "01a1878f-c79b-7293-8397-1800c6e5ff4d")
+
+components["schemas"].update({
+    "JobStatusCounts": counts(JOB_STATUSES, "The number of jobs in each status; all eight statuses are always present, in this order."),
+    "JobsSummary": {
+        "type": "object",
+        "description": "Job counts of the tenant (and of X-Stella-Project, if sent), filtered by jobType and sourceId. byJobType is in jobType order. Read from counts maintained as jobs change, so its cost does not grow with the number of jobs.",
+        "required": ["total", "byStatus", "byJobType"],
+        "additionalProperties": False,
+        "properties": {
+            "total": {"type": "integer", "minimum": 0},
+            "byStatus": S("JobStatusCounts"),
+            "byJobType": {"type": "array", "items": {
+                "type": "object",
+                "required": ["jobType", "total", "byStatus"],
+                "additionalProperties": False,
+                "properties": {
+                    "jobType": {"type": "string"},
+                    "total": {"type": "integer", "minimum": 0},
+                    "byStatus": S("JobStatusCounts")
+                }
+            }}
+        },
+        "examples": [{"total": 3, "byStatus": {"pending": 1, "scheduled": 0, "leased": 0, "running": 1, "succeeded": 1, "failed": 0, "canceled": 0, "timed_out": 0},
+                      "byJobType": [{"jobType": "scanner.sbom", "total": 3, "byStatus": {"pending": 1, "scheduled": 0, "leased": 0, "running": 1, "succeeded": 1, "failed": 0, "canceled": 0, "timed_out": 0}}]}]
+    },
+})
+
+# --- GET, HEAD /jobengine/jobs/summary --------------------------------------
+route("jobs", "/jobengine/jobs/summary",
+      "Job counts. Served by jobengine-jobs. " + other("GET, HEAD"),
+      **get_head(
+          "getJobsSummary", "Job counts by status and jobType",
+          "Counts of the caller's tenant's jobs (and of X-Stella-Project, if sent), optionally of one jobType and one sourceId, by status and by jobType. Not paginated. Requires scope orch:read.",
+          "jobs", "orch:read", [P("JobType"), P("SourceIdFilter")] + AUTH_PARAMS,
+          S("JobsSummary"), read_codes()))
+
+# ===========================================================================
+# deadletter: jobengine-deadletter; reads orch:operate, replays orch:backfill
+
+DL_STATUSES = ["pending", "replayed", "resolved", "discarded"]
+
+components["parameters"].update({
+    "EntryId": path_id("entryId", "deadletter entry"),
+    "DeadletterStatus": {
+        "name": "status", "in": "query", "required": False,
+        "description": "Only entries in this status; anything else is 400 ERR_INVALID_QUERY.",
+        "schema": {"type": "string", "enum": DL_STATUSES}
+    },
+    "DeadletterContinuationToken": ctoken("jobType, sourceId, status"),
+})
+
+REPLAYED = {
+    "type": "object",
+    "required": ["entryId", "outcome", "replayJobId"],
+    "additionalProperties": False,
+    "properties": {
+        "entryId": S("Id"),
+        "outcome": {"type": "string", "const": "replayed"},
+        "replayJobId": S("Id")
+    }
+}
+FAILED = {
+    "type": "object",
+    "required": ["entryId", "outcome", "error"],
+    "additionalProperties": False,
+    "properties": {
+        "entryId": S("Id"),
+        "outcome": {"type": "string", "const": "failed"},
+        "error": {
+            "type": "object", "required": ["code", "message"], "additionalProperties": False,
+            "properties": {"code": S("ErrorCode"), "message": {"type": "string"}},
+            "description": "Why this entry was not replayed: ERR_DEADLETTER_NOT_FOUND, ERR_DEADLETTER_NOT_RETRYABLE or ERR_DEADLETTER_NOT_PENDING (ERR_CONFLICT or ERR_UNAVAILABLE when the store refused this entry's transaction)."
+        }
+    }
+}
+WOULD = {
+    "type": "object",
+    "required": ["entryId", "outcome"],
+    "additionalProperties": False,
+    "properties": {
+        "entryId": S("Id"),
+        "outcome": {"type": "string", "const": "would_replay"}
+    },
+    "description": "Dry run only: this entry would be replayed."
+}
+
+components["schemas"].update({
+    "DeadletterStatusCounts": counts(DL_STATUSES, "The number of entries in each status; all four are always present, in this order."),
+    "DeadletterStats": {
+        "type": "object",
+        "description": "Deadletter statistics of the tenant (and of X-Stella-Project, if sent), filtered by jobType and sourceId. Members appear in this order.",
+        "required": ["total", "byStatus", "retryable", "oldestPendingFailedAt", "newestFailedAt", "byCategory", "topErrors"],
+        "additionalProperties": False,
+        "properties": {
+            "total": {"type": "integer", "minimum": 0},
+            "byStatus": S("DeadletterStatusCounts"),
+            "retryable": {"type": "integer", "minimum": 0, "description": "Entries that are pending and retryable."},
+            "oldestPendingFailedAt": nullable(S("Timestamp")),
+            "newestFailedAt": nullable(S("Timestamp")),
+            "byCategory": {"type": "array", "description": "Every category, in category order, with its number of entries.", "items": {
+                "type": "object", "required": ["category", "count"], "additionalProperties": False,
+                "properties": {"category": {"type": "string"}, "count": {"type": "integer", "minimum": 1}}
+            }},
+            "topErrors": {"type": "array", "maxItems": 10, "description": "The 10 largest (category, errorCode) clusters of pending entries: count descending, then category, errorCode.", "items": {
+                "type": "object",
+                "required": ["category", "errorCode", "count", "retryable", "lastFailedAt", "sampleMessage"],
+                "additionalProperties": False,
+                "properties": {
+                    "category": {"type": "string"},
+                    "errorCode": {"type": "string"},
+                    "count": {"type": "integer", "minimum": 1, "description": "Pending entries in the cluster."},
+                    "retryable": {"type": "integer", "minimum": 0, "description": "Of them, the retryable ones."},
+                    "lastFailedAt": S("Timestamp"),
+                    "sampleMessage": {"type": "string", "description": "The message of the cluster's most recent entry."}
+                }
+            }}
+        }
+    },
+    "DeadletterGroup": {
+        "type": "object",
+        "description": "The entries of one (category, errorCode), after the filters. Members appear in this order.",
+        "required": ["category", "errorCode", "count", "pending", "retryable", "replayed", "jobTypes", "oldestFailedAt", "newestFailedAt"],
+        "additionalProperties": False,
+        "properties": {
+            "category": {"type": "string"},
+            "errorCode": {"type": "string"},
+            "count": {"type": "integer", "minimum": 1},
+            "pending": {"type": "integer", "minimum": 0},
+            "retryable": {"type": "integer", "minimum": 0, "description": "Entries pending and retryable."},
+            "replayed": {"type": "integer", "minimum": 0},
+            "jobTypes": {"type": "array", "maxItems": 20, "items": {"type": "string"}, "description": "The distinct jobTypes of the group, sorted, at most 20."},
+            "oldestFailedAt": S("Timestamp"),
+            "newestFailedAt": S("Timestamp")
+        }
+    },
+    "DeadletterSummary": list_of("DeadletterGroup", "A page of deadletter groups in (category, errorCode) ascending order."),
+    "DeadletterReplayRequest": {
+        "type": "object",
+        "description": "`{}` (or no body at all) replays a pending retryable entry; `{\"force\": true}` also replays a pending entry that is not retryable.",
+        "additionalProperties": False,
+        "properties": {"force": {"type": "boolean", "default": False}}
+    },
+    "DeadletterReplay": {
+        "type": "object",
+        "description": "The entry after its replay, and the job that replays it.",
+        "required": ["entryId", "status", "replayJobId", "replayedAt", "replayCount"],
+        "additionalProperties": False,
+        "properties": {
+            "entryId": S("Id"),
+            "status": {"type": "string", "const": "replayed"},
+            "replayJobId": S("Id"),
+            "replayedAt": S("Timestamp"),
+            "replayCount": {"type": "integer", "minimum": 1}
+        },
+        "examples": [{"entryId": "019f8b02-1d4e-7a33-9c21-6b8e0f4d2a17", "status": "replayed", "replayJobId": "019f8c55-0a1b-7c2d-8e3f-4a5b6c7d8e9f", "replayedAt": "2026-11-27T09:58:45Z", "replayCount": 1}]
+    },
+    "DeadletterBatchRequest": {
+        "type": "object",
+        "description": "1-200 distinct entry ids (else 400 ERR_INVALID_BODY); force as for a single replay.",
+        "required": ["entryIds"],
+        "additionalProperties": False,
+        "properties": {
+            "entryIds": {"type": "array", "minItems": 1, "maxItems": 200, "uniqueItems": True, "items": S("Id")},
+            "force": {"type": "boolean", "default": False}
+        }
+    },
+    "DeadletterBatchResult": {
+        "type": "object",
+        "description": "One result per requested entry, in entryId order.",
+        "required": ["requested", "replayed", "failed", "results"],
+        "additionalProperties": False,
+        "properties": {
+            "requested": {"type": "integer", "minimum": 1},
+            "replayed": {"type": "integer", "minimum": 0},
+            "failed": {"type": "integer", "minimum": 0},
+            "results": {"type": "array", "items": {"oneOf": [REPLAYED, FAILED]}}
+        }
+    },
+    "DeadletterPendingRequest": {
+        "type": "object",
+        "description": "Which pending retryable entries to replay: every filter member is optional and they combine with AND; failedBefore and failedAfter are exclusive bounds on failedAt.",
+        "additionalProperties": False,
+        "properties": {
+            "filter": {
+                "type": "object", "additionalProperties": False,
+                "properties": {
+                    "jobType": {"type": "string", "minLength": 1},
+                    "sourceId": S("Id"),
+                    "category": {"type": "string", "minLength": 1},
+                    "errorCode": {"type": "string", "minLength": 1},
+                    "failedBefore": S("Timestamp"),
+                    "failedAfter": S("Timestamp")
+                }
+            },
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100, "description": "At most this many entries are replayed."},
+            "dryRun": {"type": "boolean", "default": False, "description": "Change nothing; report what would be replayed."}
+        },
+        "examples": [{"filter": {"jobType": "scanner.sbom", "category": "network"}, "limit": 50, "dryRun": True}]
+    },
+    "DeadletterPendingResult": {
+        "type": "object",
+        "description": "matched: the pending retryable entries that match the filter; replayed: how many of them were replayed (in a dry run: would be), at most limit, oldest first (failedAt, entryId); remaining: matched - replayed; results: one per entry taken, in that order.",
+        "required": ["matched", "replayed", "remaining", "dryRun", "results"],
+        "additionalProperties": False,
+        "properties": {
+            "matched": {"type": "integer", "minimum": 0},
+            "replayed": {"type": "integer", "minimum": 0},
+            "remaining": {"type": "integer", "minimum": 0},
+            "dryRun": {"type": "boolean"},
+            "results": {"type": "array", "maxItems": 1000, "items": {"oneOf": [REPLAYED, FAILED, WOULD]}}
+        }
+    },
+})
+
+REPLAY_TEXT = "A replay, in one transaction: a new job (same jobType, sourceId, projectId and payload; status pending, priority high, replayOf the entry's jobId), the entry becomes replayed (replayCount + 1, lastReplayJobId, replayedAt, replayedBy the token's sub), and its audit record (action deadletter.replay, target the entry)."
+
+# --- GET, HEAD /jobengine/deadletter/stats ----------------------------------
+route("deadletter", "/jobengine/deadletter/stats",
+      "Deadletter statistics. Served by jobengine-deadletter. " + other("GET, HEAD"),
+      **get_head(
+          "getDeadletterStats", "Deadletter statistics and top error clusters",
+          "Counts of the caller's tenant's deadletter entries (and of X-Stella-Project, if sent), optionally of one jobType and one sourceId: by status and category, the retryable backlog, the oldest pending and newest failures, and the 10 largest clusters of pending entries. Not paginated. Requires scope orch:operate.",
+          "deadletter", "orch:operate", [P("JobType"), P("SourceIdFilter")] + AUTH_PARAMS,
+          S("DeadletterStats"), read_codes()))
+
+# --- GET, HEAD /jobengine/deadletter/summary --------------------------------
+route("deadletter", "/jobengine/deadletter/summary",
+      "Deadletter entries grouped by category and error code. Served by jobengine-deadletter. " + other("GET, HEAD"),
+      **get_head(
+          "getDeadletterSummary", "Deadletter groups by (category, errorCode)",
+          "The caller's tenant's deadletter entries (and of X-Stella-Project, if sent), filtered by jobType, sourceId and status, grouped by (category, errorCode) in ascending byte order, keyset-paginated by group. Requires scope orch:operate.",
+          "deadletter", "orch:operate",
+          [P("JobType"), P("SourceIdFilter"), P("DeadletterStatus"), P("Limit"), P("DeadletterContinuationToken")] + AUTH_PARAMS,
+          S("DeadletterSummary"), read_codes(*PAGED)))
+
+# --- POST /jobengine/deadletter/{entryId}/replay ----------------------------
+route("deadletter", "/jobengine/deadletter/{entryId}/replay",
+      "Replay one deadletter entry. Served by jobengine-deadletter. " + other("POST"),
+      post=mutation(
+          "replayDeadletterEntry", "Replay a deadletter entry",
+          "Allowed when the entry is pending and retryable, or pending and force is true. " + REPLAY_TEXT + " Not retryable (without force): 409 ERR_DEADLETTER_NOT_RETRYABLE; not pending: 409 ERR_DEADLETTER_NOT_PENDING; missing: 404 ERR_DEADLETTER_NOT_FOUND. Requires scope orch:backfill." + MUTATION_TEXT + POST_TEXT,
+          "deadletter", "orch:backfill", "post", [P("EntryId")],
+          (S("DeadletterReplayRequest"), False, "`{}` or `{\"force\": true}`; an empty body reads as `{}`."),
+          202, S("DeadletterReplay"),
+          ["ERR_DEADLETTER_NOT_FOUND", "ERR_DEADLETTER_NOT_RETRYABLE", "ERR_DEADLETTER_NOT_PENDING"],
+          "deadletter.replay", "Accepted: the replay job is queued."))
+
+# --- POST /jobengine/deadletter/replay/batch --------------------------------
+route("deadletter", "/jobengine/deadletter/replay/batch",
+      "Replay a list of deadletter entries. Served by jobengine-deadletter. " + other("POST"),
+      post=mutation(
+          "replayDeadletterBatch", "Replay deadletter entries by id",
+          "Replays each listed entry as a single replay would, each in its own transaction with its own audit record (action deadletter.replay, target the entry), in entryId order. An entry that cannot be replayed does not stop the others: it is reported with outcome failed and the code a single replay would give. The answer is 200 whatever the outcomes. Requires scope orch:backfill." + MUTATION_TEXT.replace("runs in one transaction with its audit record (no record, no change)", "each replay commits with its audit record") + POST_TEXT,
+          "deadletter", "orch:backfill", "post", [],
+          (S("DeadletterBatchRequest"), True, "The entries to replay."),
+          200, S("DeadletterBatchResult"), [], "deadletter.replay",
+          "Each entry's outcome."))
+
+# --- POST /jobengine/deadletter/replay/pending ------------------------------
+route("deadletter", "/jobengine/deadletter/replay/pending",
+      "Replay pending deadletter entries by filter. Served by jobengine-deadletter. " + other("POST"),
+      post=mutation(
+          "replayDeadletterPending", "Replay pending entries by filter",
+          "Replays up to limit (default 100) pending retryable entries of the caller's tenant (and of X-Stella-Project, if sent) that match the filter, oldest first (failedAt, entryId), each as a single replay would, in its own transaction with its own audit record. With dryRun true nothing changes (no job, no entry change, no audit record) and the answer reports what would be replayed. Requires scope orch:backfill." + MUTATION_TEXT.replace("runs in one transaction with its audit record (no record, no change)", "each replay commits with its audit record") + POST_TEXT,
+          "deadletter", "orch:backfill", "post", [],
+          (S("DeadletterPendingRequest"), False, "The filter, limit and dryRun, all optional; an empty body reads as `{}`."),
+          200, S("DeadletterPendingResult"), [], "deadletter.replay",
+          "What was (or, in a dry run, would be) replayed."))
+
+# ===========================================================================
+# packruns: jobengine-packruns; reads orch:read, cancel orch:operate,
+# retry orch:backfill
+
+PR_STATUSES = ["pending", "scheduled", "running", "succeeded", "failed",
+               "canceled", "timed_out"]
+
+components["parameters"].update({
+    "PackRunId": path_id("packRunId", "pack run"),
+    "PackRunStatus": {
+        "name": "status", "in": "query", "required": False,
+        "description": "Only pack runs in this status; anything else is 400 ERR_INVALID_QUERY.",
+        "schema": {"type": "string", "enum": PR_STATUSES}
+    },
+    "PackId": qstr("packId", "Only runs of this packId (exact match).", "sbom-baseline"),
+    "PackRunsContinuationToken": ctoken("status, packId"),
+})
+
+components["schemas"].update({
+    "PackRun": {
+        "type": "object",
+        "description": "One run of a task pack. Members appear in this order.",
+        "required": ["packRunId", "tenantId", "projectId", "packId", "packVersion", "status", "attempt", "retryOf", "reason", "createdAt", "startedAt", "finishedAt", "updatedAt", "canceledBy"],
+        "additionalProperties": False,
+        "properties": {
+            "packRunId": S("Id"),
+            "tenantId": S("TenantId"),
+            "projectId": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+            "packId": {"type": "string"},
+            "packVersion": {"type": "string"},
+            "status": {"type": "string", "enum": PR_STATUSES},
+            "attempt": {"type": "integer", "minimum": 1, "description": "1 for a first run; a retry's is its original's + 1."},
+            "retryOf": {"type": ["string", "null"], "description": "The packRunId this run retries."},
+            "reason": {"type": ["string", "null"], "description": "Why the run ended as it did, e.g. `user_cancelled` after a cancel."},
+            "createdAt": S("Timestamp"),
+            "startedAt": nullable(S("Timestamp")),
+            "finishedAt": nullable(S("Timestamp")),
+            "updatedAt": S("Timestamp"),
+            "canceledBy": {"type": ["string", "null"], "description": "The token's sub of who canceled it."}
+        },
+        "examples": [{
+            "packRunId": "019f8d10-7e2a-7f41-b3c5-0d9e8f7a6b5c", "tenantId": "acme",
+            "projectId": "alpha", "packId": "sbom-baseline", "packVersion": "1.4.0",
+            "status": "canceled", "attempt": 1, "retryOf": None, "reason": "user_cancelled",
+            "createdAt": "2026-11-27T09:50:00Z", "startedAt": "2026-11-27T09:51:02Z",
+            "finishedAt": "2026-11-27T09:58:45Z", "updatedAt": "2026-11-27T09:58:45Z",
+            "canceledBy": "ops@example.org"
+        }]
+    },
+    "PackRunList": list_of("PackRun", "A page of pack runs, newest first: createdAt descending, then packRunId ascending."),
+})
+
+# --- GET, HEAD /jobengine/pack-runs -----------------------------------------
+route("packruns", "/jobengine/pack-runs",
+      "Pack runs of the tenant. Served by jobengine-packruns. " + other("GET, HEAD"),
+      **get_head(
+          "listPackRuns", "List pack runs",
+          "Pack runs of the caller's tenant (and of X-Stella-Project, if sent), newest first (createdAt descending, then packRunId), filtered by status and packId, keyset-paginated. An extension of the upstream contract. Requires scope orch:read.",
+          "packruns", "orch:read",
+          [P("PackRunStatus"), P("PackId"), P("Limit"), P("PackRunsContinuationToken")] + AUTH_PARAMS,
+          S("PackRunList"), read_codes(*PAGED)))
+
+# --- GET, HEAD /jobengine/pack-runs/{packRunId} -----------------------------
+route("packruns", "/jobengine/pack-runs/{packRunId}",
+      "One pack run. Served by jobengine-packruns. " + other("GET, HEAD"),
+      **get_head(
+          "getPackRun", "Get a pack run",
+          "The pack run with this id in the caller's tenant (and project, if X-Stella-Project is sent), or 404 ERR_PACKRUN_NOT_FOUND. An extension of the upstream contract. Takes no query parameters. Requires scope orch:read.",
+          "packruns", "orch:read", [P("PackRunId")] + AUTH_PARAMS, S("PackRun"),
+          read_codes("ERR_INVALID_ID", "ERR_PACKRUN_NOT_FOUND")))
+
+# --- POST /jobengine/pack-runs/{packRunId}/cancel ---------------------------
+route("packruns", "/jobengine/pack-runs/{packRunId}/cancel",
+      "Cancel a pack run. Served by jobengine-packruns. " + other("POST"),
+      post=mutation(
+          "cancelPackRun", "Cancel a pack run",
+          "From pending, scheduled or running: status canceled, reason user_cancelled, finishedAt now, canceledBy the token's sub. Already canceled: 200 with the run unchanged (still audited). Succeeded, failed or timed_out: 409 ERR_PACKRUN_TERMINAL. Missing: 404 ERR_PACKRUN_NOT_FOUND. Takes no body. Requires scope orch:operate." + MUTATION_TEXT + POST_TEXT + " Audit action packrun.cancel, target the pack run.",
+          "packruns", "orch:operate", "post", [P("PackRunId")], None,
+          200, S("PackRun"), ["ERR_PACKRUN_NOT_FOUND", "ERR_PACKRUN_TERMINAL"],
+          "packrun.cancel", "The pack run as it is now."))
+
+# --- POST /jobengine/pack-runs/{packRunId}/retry ----------------------------
+route("packruns", "/jobengine/pack-runs/{packRunId}/retry",
+      "Retry a pack run. Served by jobengine-packruns. " + other("POST"),
+      post=mutation(
+          "retryPackRun", "Retry a pack run",
+          "From failed, canceled or timed_out: a new pack run of the same packId, packVersion and project, status pending, attempt + 1, retryOf this run; the original is unchanged. Not in those states: 409 ERR_PACKRUN_NOT_RETRYABLE; a retry of this run that is not yet terminal exists: 409 ERR_PACKRUN_RETRY_IN_PROGRESS; missing: 404 ERR_PACKRUN_NOT_FOUND. Takes no body. Requires scope orch:backfill." + MUTATION_TEXT + POST_TEXT + " Audit action packrun.retry, target the new pack run.",
+          "packruns", "orch:backfill", "post", [P("PackRunId")], None,
+          201, S("PackRun"), ["ERR_PACKRUN_NOT_FOUND", "ERR_PACKRUN_NOT_RETRYABLE", "ERR_PACKRUN_RETRY_IN_PROGRESS"],
+          "packrun.retry", "Created: the new pack run and its Location.",
+          location="The new pack run's URL: server.public_base_url + /jobengine/pack-runs/{packRunId}."))
+
+# ===========================================================================
+# audit: jobengine-audit, scope orch:operate
+
+components["parameters"].update({
+    "AuditAction": qstr("action", "Only records of this action (exact match, e.g. quota.pause).", "quota.pause"),
+    "AuditTargetType": qstr("targetType", "Only records about this type of target (exact match: quota, deadletter, packrun).", "quota"),
+    "AuditTargetId": qstr("targetId", "Only records about this target id (exact match)."),
+    "Since": {
+        "name": "since", "in": "query", "required": False,
+        "description": "Only records with occurredAt at or after this time: RFC 3339, UTC, second precision, with Z. Anything else is 400 ERR_INVALID_QUERY.",
+        "schema": S("Timestamp")
+    },
+    "AuditContinuationToken": ctoken("action, targetType, targetId, since"),
+})
+
+components["schemas"].update({
+    "AuditRecord": {
+        "type": "object",
+        "description": "One audited mutation (SPEC section 11), written in the same transaction as its change. Members appear in this order.",
+        "required": ["seq", "occurredAt", "tenantId", "projectId", "actor", "clientId", "scopes", "action", "targetType", "targetId", "reason", "ticket", "traceId", "idempotencyKey", "outcome", "hash"],
+        "additionalProperties": False,
+        "properties": {
+            "seq": {"type": "integer", "minimum": 1, "description": "Grows with every record of the store; a tenant's records are a subsequence."},
+            "occurredAt": S("Timestamp"),
+            "tenantId": S("TenantId"),
+            "projectId": {"type": ["string", "null"], "description": "X-Stella-Project of the request, or null."},
+            "actor": {"type": "string", "description": "The token's sub."},
+            "clientId": {"type": ["string", "null"], "description": "The token's client_id claim, if any."},
+            "scopes": {"type": "string", "description": "The granted scopes, sorted, space-separated."},
+            "action": {"type": "string", "description": "quota.create, quota.update, quota.delete, quota.pause, quota.resume, deadletter.replay, packrun.cancel, packrun.retry.", "examples": ["quota.pause"]},
+            "targetType": {"type": "string", "examples": ["quota"]},
+            "targetId": {"type": ["string", "null"]},
+            "reason": {"type": "string", "description": "X-Stella-Operator-Reason."},
+            "ticket": {"type": ["string", "null"], "description": "X-Stella-Operator-Ticket, if sent."},
+            "traceId": S("TraceId"),
+            "idempotencyKey": {"type": ["string", "null"]},
+            "outcome": {"type": "integer", "minimum": 100, "maximum": 599, "description": "The HTTP status of the answer (a refusal by the handler is recorded too)."},
+            "hash": {"type": "string", "description": "HMAC-SHA256 under the server key over the previous record's hash of the same tenant and this record in canonical form: the tenant's tamper-evident chain, checked by `jobengine-admin audit verify`."}
+        }
+    },
+    "AuditList": list_of("AuditRecord", "A page of audit records, newest first (seq descending)."),
+})
+
+# --- GET, HEAD /jobengine/audit ---------------------------------------------
+route("audit", "/jobengine/audit",
+      "The audit log of the tenant. Served by jobengine-audit. " + other("GET, HEAD"),
+      **get_head(
+          "listAudit", "List audit records",
+          "Audit records of the caller's tenant (and of X-Stella-Project, if sent), newest first (seq descending), filtered by action, targetType, targetId and since, keyset-paginated. An extension of the upstream contract. Requires scope orch:operate.",
+          "audit", "orch:operate",
+          [P("AuditAction"), P("AuditTargetType"), P("AuditTargetId"), P("Since"), P("Limit"), P("AuditContinuationToken")] + AUTH_PARAMS,
+          S("AuditList"), read_codes(*PAGED)))
+
+# ===========================================================================
+# The document: the groups asked for, the components they use, checked.
+
+TAGS = {
+    "sources": "Job sources (jobengine-sources); scope orch:read.",
+    "quotas": "Admission quotas and their load (jobengine-quotas); scope orch:quota for every route, reads included.",
+    "jobs": "Job counts (jobengine-jobs); scope orch:read.",
+    "deadletter": "The deadletter queue (jobengine-deadletter); statistics and summary need orch:operate, replays orch:backfill.",
+    "packruns": "Pack runs (jobengine-packruns); reads need orch:read, cancel orch:operate, retry orch:backfill.",
+    "audit": "The tamper-evident audit log of every mutation (jobengine-audit); scope orch:operate.",
+    "status": "Health and this document (jobengine-status); no authentication.",
+}
+MUTATING = ("quotas", "deadletter", "packruns")
+
+PIPELINE = "Every request passes, in order: route (404/405), limits (413/415), authentication (401), tenant (400), scope (403), input (400), handler, response."
+description = "FastCGI programs behind Apache 2.4 or lighttpd, one per endpoint group, implementing the Orchestrator Gateway Contract (draft v0.2) as resolved by SPEC.md. This document describes the routes of this version; docs/api.md explains the behaviour and docs/errors.md every error code.\n\n" + PIPELINE + " Every response carries X-Stella-Trace-Id. Errors use the envelope `{\"error\": {\"code\", \"message\", \"trace_id\", \"details\"?}}` with Cache-Control no-store. Every 200 to GET or HEAD carries a strong ETag, `Cache-Control: " + CACHE + "` (no-store on the health check) and `Vary: " + VARY + "`; a matching If-None-Match gives 304. HEAD is accepted wherever GET is, with the same headers and no body."
+if any(g in WANT for g in MUTATING):
+    description = description.replace(PIPELINE, "Every request passes, in order: route (404/405), limits (413/415), authentication (401), tenant (400), scope (403), operator headers of a mutation (400), input (400), handler (404/409/412/422), response.")
+    description += "\n\nEvery POST, PUT and DELETE needs X-Stella-Operator-Reason (X-Stella-Operator-Ticket is optional), runs in one transaction with its audit record (no record, no change) and answers with Cache-Control: no-store. Every POST accepts Idempotency-Key: the first response for (tenant, key, method, path) is kept for 24 hours and a repeat with the same body gets it back byte for byte with `Idempotent-Replayed: true`. A body must be application/json. A quota's ETag derives from its version, and PUT and DELETE of a quota honour If-Match (412)."
+
+paths = {}
+for g in GROUPS:
+    if g in WANT:
+        paths.update(ROUTES[g])
+
+
+def refs(node, found):
+    """Every $ref under node, followed into the components it names."""
+    if isinstance(node, dict):
+        r = node.get("$ref")
+        if isinstance(r, str) and r not in found:
+            found.add(r)
+            _, _, kind, name = r.split("/")
+            refs(components[kind][name], found)
+        for v in node.values():
+            refs(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            refs(v, found)
+    return found
+
+
+# Allow is referenced by no operation (405 is described per path) but
+# belongs to every document.
+used = refs(paths, {"#/components/headers/Allow"})
+for kind in ("parameters", "headers", "schemas"):
+    for name in list(components[kind]):
+        if "#/components/%s/%s" % (kind, name) not in used:
+            del components[kind][name]
+
 doc = {
     "openapi": "3.1.0",
     "info": {
         "title": "jobengine-gateway",
         "version": "0.1.0",
         "summary": "The Stella Ops Orchestrator (JobEngine) control plane over HTTP.",
-        "description": "FastCGI programs behind Apache 2.4 or lighttpd, one per endpoint group, implementing the Orchestrator Gateway Contract (draft v0.2) as resolved by SPEC.md. This document describes the routes of this version; docs/api.md explains the behaviour and docs/errors.md every error code.\n\nEvery request passes, in order: route (404/405), limits (413/415), authentication (401), tenant (400), scope (403), input (400), handler, response. Every response carries X-Stella-Trace-Id. Errors use the envelope `{\"error\": {\"code\", \"message\", \"trace_id\", \"details\"?}}` with Cache-Control no-store. Every 200 to GET or HEAD carries a strong ETag, `Cache-Control: " + CACHE + "` (no-store on the health check) and `Vary: " + VARY + "`; a matching If-None-Match gives 304. HEAD is accepted wherever GET is, with the same headers and no body."
+        "description": description
     },
     "servers": [{"url": "/", "description": "server.public_base_url of the deployment"}],
-    "tags": [
-        {"name": "sources", "description": "Job sources (jobengine-sources); scope orch:read."},
-        {"name": "status", "description": "Health and this document (jobengine-status); no authentication."}
-    ],
+    "tags": [{"name": g, "description": TAGS[g]} for g in GROUPS if g in WANT],
     "paths": paths,
     "components": components,
     "x-error-codes": [{"code": c, "status": s, "description": WHEN[c]} for c, s in CODES],
 }
 
 
+def check(doc):
+    """Structural checks of what this script promises, beyond OpenAPI."""
+    comp = doc["components"]
+    for r in refs(doc["paths"], set()):
+        _, _, kind, name = r.split("/")
+        assert name in comp.get(kind, {}), r
+    ids = set()
+    tags = {t["name"] for t in doc["tags"]}
+
+    def param(p):
+        if "$ref" in p:
+            return comp["parameters"][p["$ref"].split("/")[-1]]
+        return p
+
+    for path, item in doc["paths"].items():
+        want = set(re.findall(r"{([^}]+)}", path))
+        methods = [m for m in item if m in ("get", "head", "post", "put", "delete")]
+        assert methods, path
+        assert ("get" in item) == ("head" in item), path
+        for m in methods:
+            o = item[m]
+            where = "%s %s" % (m.upper(), path)
+            assert o["operationId"] not in ids, where
+            ids.add(o["operationId"])
+            assert set(o["tags"]) <= tags, where
+            ps = [param(p) for p in o["parameters"]]
+            keys = [(p["in"], p["name"].lower()) for p in ps]
+            assert len(keys) == len(set(keys)), where
+            assert {p["name"] for p in ps if p["in"] == "path"} == want, where
+            scope = o.get("x-required-scope")
+            assert (o["security"] == []) == (scope is None), where
+            for st, r in o["responses"].items():
+                for c in r.get("x-error-codes", []):
+                    assert STATUS[c] == int(st), (where, c)
+                assert "X-Stella-Trace-Id" in r["headers"], (where, st)
+                if int(st) >= 400:
+                    assert r["headers"]["Cache-Control"] == H("CacheControlNoStore"), (where, st)
+            if m in ("post", "put", "delete"):
+                names = [p["name"] for p in ps]
+                assert "X-Stella-Operator-Reason" in names, where
+                assert ("Idempotency-Key" in names) == (m == "post"), where
+                assert o.get("x-audit-action"), where
+                ok = [r for st, r in o["responses"].items() if int(st) < 300]
+                assert len(ok) == 1, where
+                assert ok[0]["headers"]["Cache-Control"] == H("CacheControlMutation"), where
+                codes = {c for r in o["responses"].values() for c in r.get("x-error-codes", [])}
+                need = {"ERR_OPERATOR_REASON_REQUIRED", "ERR_INVALID_OPERATOR_TICKET",
+                        "ERR_UNAVAILABLE", "ERR_INVALID_DPOP_PROOF"}
+                if m == "post":
+                    need |= {"ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED",
+                             "ERR_IDEMPOTENCY_IN_PROGRESS"}
+                if "requestBody" in o:
+                    need.add("ERR_UNSUPPORTED_MEDIA_TYPE")
+                assert need <= codes, (where, need - codes)
+                if "requestBody" not in o:
+                    assert "ERR_UNSUPPORTED_MEDIA_TYPE" not in codes, where
+    enum = comp["schemas"]["ErrorCode"]["enum"]
+    assert enum == [c for c, _ in CODES]
+    assert [x["code"] for x in doc["x-error-codes"]] == enum
+
+
+check(doc)
 out = json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
-open(root + "/docs/openapi.json", "w").write(out)
-print("%d codes, %d bytes" % (len(CODES), len(out)))
+try:
+    from openapi_spec_validator import validate
+except ImportError:
+    validate = None
+    print("openapi-spec-validator not installed: structural checks only",
+          file=sys.stderr)
+if validate is not None:
+    validate(json.loads(out))
+dest = args.out or root + "/docs/openapi.json"
+if dest == "-":
+    sys.stdout.write(out)
+else:
+    open(dest, "w").write(out)
+print("%s: %d paths, %d codes, %d bytes" % (",".join(g for g in GROUPS if g in WANT),
+                                           len(paths), len(CODES), len(out)),
+      file=sys.stderr)

@@ -135,6 +135,8 @@ struct gw_req {
 	const char		*reason;
 	const char		*ticket;
 	const char		*idem_key;
+	const char		*audit_type;	/* gw_audit_target */
+	const char		*audit_id;
 
 	enum gw_err		 err;
 	const char		*err_message;
@@ -232,6 +234,47 @@ enum gw_err	gw_auth_request(struct gw_req *, const struct gw_keyset *,
 int		gw_auth_has_scope(const char *scopes, const char *scope);
 
 /* ---------------------------------------------------------------- */
+/* gw_dpop.c, gw_store_dpop.c: DPoP proofs (RFC 9449) and their replay
+ * record. */
+
+#define GW_DPOP_MAXPROOF	4096	/* bytes of one proof */
+#define GW_DPOP_PURGE_EVERY	64	/* records written per purge */
+
+struct gw_dpop {
+	char		 jkt[44];	/* RFC 7638 thumbprint of the jwk */
+	const char	*jti;
+	int64_t		 iat;
+};
+
+/*
+ * Every check of SPEC §3 on one proof but the replay record: NULL when it
+ * passes (d filled), else why it was refused (never quoting the proof).
+ * token NULL skips ath (a proof sent without an access token); token_jkt
+ * is the token's cnf.jkt or NULL.
+ */
+const char	*gw_dpop_check(const struct gw_conf *, struct gw_arena *,
+		    const char *proof, const char *method, const char *path,
+		    const char *token, const char *token_jkt, int64_t now,
+		    struct gw_dpop *d);
+/* Pipeline stage 3 for DPoP: the DPoP header, gw_dpop_check, the replay
+ * record.  401 ERR_INVALID_DPOP_PROOF, or 503 when the record cannot be
+ * written. */
+enum gw_err	gw_dpop_request(struct gw_req *, const char *token_jkt);
+/* RFC 7638 thumbprint of a public EC P-256 or RSA JWK (JSON text). */
+int		gw_dpop_thumbprint(const char *jwk, size_t, char out[44]);
+/* RFC 9449 §4.2 ath: base64url(SHA-256(token)). */
+void		gw_dpop_ath(const char *token, char out[44]);
+
+/* Record (jkt, jti) until expires: GW_OK the first time, GW_ERR_CONFLICT
+ * while an unexpired record exists, another error if it cannot be
+ * written.  Every GW_DPOP_PURGE_EVERY records, expired ones are deleted. */
+enum gw_err	gw_store_dpop_record(struct gw_store *, const char *jkt,
+		    const char *jti, int64_t expires, int64_t now);
+/* Delete records expired before now: an index range, never a scan. */
+enum gw_err	gw_store_dpop_purge(struct gw_store *, int64_t now);
+extern const char gw_store_dpop_purge_sql[];
+
+/* ---------------------------------------------------------------- */
 /* gw_tenant.c: pipeline stages 4 and 6. */
 
 /* X-Stella-Tenant / alias / project / X-Stella-Scopes (SPEC §4). */
@@ -265,8 +308,8 @@ enum gw_err gw_page_decode(const unsigned char *key, size_t keylen,
 void	gw_page_binding(const struct gw_req *, unsigned char out[32]);
 
 /* ---------------------------------------------------------------- */
-/* gw_db.c, gw_db_sqlite.c: the driver interface under the store.  SQL is
- * written once with '?' placeholders; a driver rewrites what its dialect
+/* gw_db.c, gw_db_sqlite.c, gw_db_pg.c: the driver interface under the
+ * store.  SQL is written once with '?' placeholders; a driver rewrites what its dialect
  * needs (PostgreSQL's $n) when it prepares a statement. */
 
 struct gw_db;
@@ -336,6 +379,10 @@ void		gw_stmt_reset(struct gw_stmt *);
 extern const struct gw_db_ops gw_db_sqlite_ops;
 enum gw_err	gw_db_sqlite_open(const struct gw_conf *, const char *path,
 		    struct gw_db **, char *err, size_t errlen);
+extern const struct gw_db_ops gw_db_pg_ops;
+/* A libpq URI; connects lazily, on first use (gw_db_pg.c). */
+enum gw_err	gw_db_pg_open(const struct gw_conf *, const char *uri,
+		    struct gw_db **, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- */
 /* gw_schema.c: versioned migrations. */
@@ -361,6 +408,13 @@ void		gw_store_close(struct gw_store *);
 /* The text of the sources list query for a filter, first page (keyset 0)
  * or a later one; exposed so the tests can EXPLAIN it. */
 const char	*gw_store_sources_sql(const struct gw_source_filter *,
+		    int keyset, char *buf, size_t);
+
+/* ---------------------------------------------------------------- */
+/* gw_store_quotas.c */
+
+/* The text of the quotas list query (see gw_store_sources_sql). */
+const char	*gw_store_quotas_sql(const struct gw_quota_filter *,
 		    int keyset, char *buf, size_t);
 
 /* ---------------------------------------------------------------- */
@@ -393,6 +447,114 @@ int	gw_mint_token(const struct gw_mint *, char **out, char *err, size_t);
 /* The public JWKS ({"keys":[...]}) of a PEM private key. */
 int	gw_mint_jwks(const char *key_file, const char *kid, const char *alg,
 	    char **out, char *err, size_t);
+
+/* ---------------------------------------------------------------- */
+/* gw_idem.c, gw_store_idem.c, gw_audit.c, gw_store_audit.c: what stage 8
+ * does around a mutation (docs/idempotency.md, docs/audit.md). */
+
+#define GW_IDEM_TTL		86400	/* a stored response is kept 24 h */
+#define GW_IDEM_LEASE		60	/* an in-flight key is held 60 s */
+#define GW_IDEM_PURGE_INTERVAL	60	/* seconds between purges, per process */
+
+struct gw_idem_key {
+	const char	*tenant;
+	const char	*key;
+	const char	*method;
+	const char	*path;
+};
+
+struct gw_idem_rec {
+	const char	*fingerprint;
+	int		 done;		/* else in flight */
+	int		 status;
+	const char	*headers;	/* "Name: value\n" lines */
+	const char	*body;
+	int64_t		 expires_at;
+};
+
+/* The idempotency state of one request. */
+struct gw_idem {
+	struct gw_idem_key key;
+	char		 fingerprint[65];	/* hex SHA-256 of the body */
+	int		 started;	/* our in-flight row is committed */
+	int		 replayed;	/* resp holds the stored response */
+};
+
+/*
+ * Before the handler of a POST with Idempotency-Key, in its own write
+ * transaction: replay a stored response (idem->replayed), refuse a reused
+ * key (422) or one in flight (409), or commit an in-flight row
+ * (idem->started).  Without a key, or on other methods, does nothing.
+ */
+enum gw_err	gw_idem_begin(struct gw_req *, struct gw_resp *,
+		    struct gw_idem *);
+/* Store the response inside the caller's transaction. */
+enum gw_err	gw_idem_finish(struct gw_req *, const struct gw_resp *,
+		    const struct gw_idem *);
+/* gw_idem_finish in a transaction of its own (GW_ROUTE_OWN_TXN routes). */
+enum gw_err	gw_idem_complete(struct gw_req *, const struct gw_resp *,
+		    struct gw_idem *);
+/* Release the key after a refusal, so that the client may retry; best
+ * effort, in its own transaction. */
+void		gw_idem_abandon(struct gw_req *, struct gw_idem *);
+
+enum gw_err	gw_store_idem_get(struct gw_store *, struct gw_arena *,
+		    const struct gw_idem_key *, struct gw_idem_rec *,
+		    int *found);
+enum gw_err	gw_store_idem_start(struct gw_store *,
+		    const struct gw_idem_key *, const char *fingerprint,
+		    int64_t now, int64_t lease_end, int *taken);
+enum gw_err	gw_store_idem_finish(struct gw_store *,
+		    const struct gw_idem_key *, const char *fingerprint,
+		    int status, const char *headers, const char *body,
+		    int64_t now, int64_t expires_at);
+enum gw_err	gw_store_idem_drop(struct gw_store *,
+		    const struct gw_idem_key *, const char *fingerprint);
+/* Delete records expired before now: an index range, never a scan. */
+enum gw_err	gw_store_idem_purge(struct gw_store *, int64_t now);
+extern const char gw_store_idem_purge_sql[];
+
+/* The record of a handler that ran in the pipeline's transaction (ok) or
+ * was refused (its transaction rolled back): action from the route. */
+enum gw_err	gw_audit_record(struct gw_req *, int outcome);
+/* The canonical record (docs/audit.md): the JSON object of every field
+ * but hash, in the order of struct gw_audit_item. */
+void		gw_audit_canonical(const struct gw_audit_item *,
+		    struct gw_buf *);
+/* hex(HMAC-SHA256(key, prev ‖ canonical)); prev is "" for a first record. */
+void		gw_audit_hash(const unsigned char *key, size_t keylen,
+		    const char *prev, const struct gw_buf *canonical,
+		    char out[65]);
+/* Check every tenant's chain, or one tenant's: one line per chain on out,
+ * "tenant T: ok, N records, head seq S" or the first bad record;
+ * *nbad is the number of broken chains. */
+enum gw_err	gw_audit_verify(struct gw_store *, const char *tenant,
+		    FILE *out, int *nbad);
+
+/* The chain head of a tenant (seq 0 and hash "" before the first
+ * record); _lock_ creates it if need be and holds its lock for the rest
+ * of the transaction. */
+enum gw_err	gw_store_audit_head(struct gw_store *, const char *tenant,
+		    int64_t *seq, char hash[65], int *found);
+enum gw_err	gw_store_audit_lock_head(struct gw_store *, const char *tenant,
+		    int64_t *seq, char hash[65]);
+enum gw_err	gw_store_audit_set_head(struct gw_store *, const char *tenant,
+		    int64_t seq, const char *hash);
+/* Insert r (its hash still empty) and return the seq it was given. */
+enum gw_err	gw_store_audit_insert(struct gw_store *,
+		    const struct gw_audit_item *, const char *prev_hash,
+		    int64_t *seq);
+enum gw_err	gw_store_audit_set_hash(struct gw_store *, int64_t seq,
+		    const char *hash);
+/* The tenants that have a chain head or a record, in byte order. */
+enum gw_err	gw_store_audit_tenants(struct gw_store *, struct gw_arena *,
+		    const char ***, size_t *);
+/* Call fn on every record of the tenant in seq order; the strings are
+ * valid during the call only.  A non-zero return from fn stops the walk. */
+typedef int	(*gw_audit_walk_fn)(void *, const struct gw_audit_item *,
+		    const char *prev_hash);
+enum gw_err	gw_store_audit_walk(struct gw_store *, const char *tenant,
+		    gw_audit_walk_fn, void *);
 
 /* ---------------------------------------------------------------- */
 /* gw_app.c, gw_fcgi.c: the application context, pipeline and transport. */

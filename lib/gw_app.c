@@ -83,6 +83,128 @@ app_limits(struct gw_req *req)
 	return GW_OK;
 }
 
+/*
+ * A handler was refused: its transaction is already rolled back.  The
+ * refusal is audited on its own (best effort: the error the client gets
+ * matters more than the record of it), and an in-flight Idempotency-Key
+ * is released so that the client may retry; only 2xx responses are ever
+ * stored for replay.
+ */
+static void
+app_refused(struct gw_req *req, struct gw_idem *idem, enum gw_err err)
+{
+	struct gw_db	*db = req->app->store->db;
+	enum gw_err	 e;
+
+	gw_idem_abandon(req, idem);
+	if ((e = gw_db_begin(db, 1)) == GW_OK) {
+		if ((e = gw_audit_record(req, gw_err_info(err)->status)) ==
+		    GW_OK)
+			e = gw_db_commit(db);
+		else
+			gw_db_rollback(db);
+	}
+	if (e != GW_OK)
+		gw_log(GW_LOG_WARN, req->trace_id, "audit: refusal of %.64s "
+		    "not recorded (%s)", req->route->action != NULL ?
+		    req->route->action : "?", gw_err_info(e)->code);
+}
+
+/*
+ * Stage 8 for POST, PUT and DELETE (SPEC §10 Idempotency, §11): the
+ * Idempotency-Key first, in its own transaction; then the handler, its
+ * audit record and its stored response in one write transaction, so that
+ * they commit together or not at all.  When the record or the commit
+ * fails the change is rolled back and the client gets 503: a change the
+ * audit log does not show must not exist.
+ */
+static enum gw_err
+app_mutate(struct gw_req *req, struct gw_resp *resp)
+{
+	struct gw_db	*db = req->app->store->db;
+	struct gw_idem	 idem;
+	enum gw_err	 err, e = GW_OK;
+	int		 stored;
+
+	if ((err = gw_idem_begin(req, resp, &idem)) != GW_OK ||
+	    idem.replayed)
+		return err;
+
+	if (req->route->flags & GW_ROUTE_OWN_TXN) {
+		if ((err = req->route->handler(req, resp)) != GW_OK) {
+			/* It may have failed inside its own transaction. */
+			gw_db_rollback(db);
+			app_refused(req, &idem, err);
+			return err;
+		}
+		stored = resp->status / 100 == 2;
+		if (stored && (e = gw_idem_complete(req, resp, &idem)) !=
+		    GW_OK)
+			gw_log(GW_LOG_WARN, req->trace_id, "idempotency: "
+			    "response not stored (%s)", gw_err_info(e)->code);
+		if (!stored || e != GW_OK)
+			gw_idem_abandon(req, &idem);
+		return GW_OK;
+	}
+
+	if ((err = gw_db_begin(db, 1)) != GW_OK) {
+		gw_idem_abandon(req, &idem);
+		return err;
+	}
+	if ((err = req->route->handler(req, resp)) != GW_OK) {
+		gw_db_rollback(db);
+		app_refused(req, &idem, err);
+		return err;
+	}
+	stored = resp->status / 100 == 2;
+	if ((e = gw_audit_record(req, resp->status)) == GW_OK && stored)
+		e = gw_idem_finish(req, resp, &idem);
+	if (e == GW_OK)
+		e = gw_db_commit(db);
+	else
+		gw_db_rollback(db);
+	if (e != GW_OK) {
+		gw_log(GW_LOG_ERROR, req->trace_id, "audit: %.64s rolled back: "
+		    "the record or the commit failed (%s)",
+		    req->route->action != NULL ? req->route->action : "?",
+		    gw_err_info(e)->code);
+		gw_idem_abandon(req, &idem);
+		return GW_ERR_UNAVAILABLE;
+	}
+	if (!stored)
+		gw_idem_abandon(req, &idem);
+	return GW_OK;
+}
+
+/* Stage 8: reads run as they are; mutations through app_mutate. */
+static enum gw_err
+app_handler(struct gw_req *req, struct gw_resp *resp)
+{
+	if ((req->method & (GW_POST | GW_PUT | GW_DELETE)) == 0 ||
+	    (req->route->flags & GW_ROUTE_PUBLIC))
+		return req->route->handler(req, resp);
+	return app_mutate(req, resp);
+}
+
+/* GW_ROUTE_OWN_TXN handlers: one write transaction per unit of work. */
+enum gw_err
+gw_txn_begin(struct gw_req *req)
+{
+	return gw_db_begin(req->app->store->db, 1);
+}
+
+enum gw_err
+gw_txn_commit(struct gw_req *req)
+{
+	return gw_db_commit(req->app->store->db);
+}
+
+void
+gw_txn_rollback(struct gw_req *req)
+{
+	gw_db_rollback(req->app->store->db);
+}
+
 static enum gw_err
 app_stages(struct gw_app *app, struct gw_req *req, struct gw_resp *resp)
 {
@@ -115,7 +237,7 @@ app_stages(struct gw_app *app, struct gw_req *req, struct gw_resp *resp)
 		return err;
 	if ((err = gw_route_check_query(req)) != GW_OK)
 		return err;
-	return req->route->handler(req, resp);
+	return app_handler(req, resp);
 }
 
 /*

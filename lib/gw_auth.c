@@ -741,20 +741,13 @@ gw_auth_verify_token(const struct gw_conf *conf, const struct gw_keyset *ks,
 /* The request */
 
 /*
- * RFC 9449 §4.3 and §7.1: the DPoP proof.  Until proof verification is
- * built this refuses every request that needs one, so that a DPoP-bound
- * token or a deployment with auth.require_dpop is never accepted on the
- * token alone (fail closed).  RFC 9449 verification plugs in here:
- * exactly one DPoP header, typ dpop+jwt, alg fitting the public jwk,
- * signature, jti/htm/htu/iat/ath, cnf.jkt = RFC 7638 thumbprint, and the
- * jti replay record in the store.
+ * RFC 9449 §4.3 and §7.1: the DPoP proof, checked against this token and,
+ * when the token is bound, its cnf.jkt (gw_dpop.c).
  */
 static enum gw_err
 auth_dpop(struct gw_req *req, const struct gw_claims *c)
 {
-	(void)c;
-	return gw_fail(req, GW_ERR_INVALID_DPOP_PROOF, NULL,
-	    "DPoP proofs are not supported yet");
+	return gw_dpop_request(req, c->jkt);
 }
 
 enum gw_err

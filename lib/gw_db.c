@@ -33,9 +33,7 @@ gw_db_open(const struct gw_conf *conf, struct gw_db **dbp, char *err,
 	}
 	if (strncmp(d, "postgresql://", 13) == 0 ||
 	    strncmp(d, "postgres://", 11) == 0) {
-		snprintf(err, errlen, "database: PostgreSQL support is not "
-		    "built yet");
-		return GW_ERR_INTERNAL;
+		return gw_db_pg_open(conf, d, dbp, err, errlen);
 	}
 	snprintf(err, errlen, "database: expected sqlite:PATH or "
 	    "postgresql://URI");

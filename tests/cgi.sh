@@ -6,8 +6,10 @@
 # one per line; NAME.out is the exact response (status line, headers,
 # body).  Tokens are minted per run from the test keys and written into
 # the request through placeholders: @READ@ (tenant acme, orch:read),
-# @NOSCOPE@ (acme, no orch:read), @GLOBEX@ (tenant globex), @BADSIG@ (a
-# valid token with its signature replaced).  `tests/cgi.sh --update`
+# @NOSCOPE@ (acme, orch:quota only), @GLOBEX@ (tenant globex, orch:read),
+# @BADSIG@ (a valid token with its signature replaced), @ALL@ (acme, all
+# four scopes), @QUOTA@, @OPERATE@, @BACKFILL@ (acme, that one scope).
+# Every fixture in tests/fixtures/*.ndjson is imported first.  `tests/cgi.sh --update`
 # rewrites the .out files; read the diff before committing it.
 #
 # VALGRIND, when set, prefixes every program run (./dev test sets it).
@@ -32,8 +34,13 @@ auth.jwks_file = $(cd "$srcdir" && pwd)/tests/keys/jwks.json
 log.level = error
 CONF
 export JOBENGINE_GATEWAY_CONFIG="$tmp/gateway.conf"
-"$admin" migrate > /dev/null
-"$admin" import "$srcdir/tests/fixtures/sources.ndjson" > /dev/null
+# Every request runs against a fresh copy of the migrated, loaded store, so
+# a mutation's golden output does not depend on the order of the files.
+JOBENGINE_DATABASE="sqlite:$tmp/template.db" "$admin" migrate > /dev/null
+for f in "$srcdir"/tests/fixtures/*.ndjson; do
+	JOBENGINE_DATABASE="sqlite:$tmp/template.db" "$admin" import "$f" \
+	    > /dev/null
+done
 
 mint() {
 	"$admin" token --key "$srcdir/tests/keys/rsa.pem" --kid rsa-1 \
@@ -43,14 +50,22 @@ READ=$(mint --tenant acme --scope "orch:read")
 NOSCOPE=$(mint --tenant acme --scope "orch:quota")
 GLOBEX=$(mint --tenant globex --scope "orch:read")
 BADSIG=$(printf '%s' "$READ" | sed 's/\.[^.]*$/.AAAA/')
+ALL=$(mint --tenant acme --scope "orch:read orch:quota orch:operate orch:backfill")
+QUOTA=$NOSCOPE
+OPERATE=$(mint --tenant acme --scope "orch:operate")
+BACKFILL=$(mint --tenant acme --scope "orch:backfill")
 
 pass=0
 fail=0
 for req in "$srcdir"/tests/golden/*.req; do
 	name=$(basename "$req" .req)
+	rm -f "$tmp"/gw.db*
+	cp "$tmp/template.db" "$tmp/gw.db"
 	prog=$(sed -n '1s/^PROGRAM=//p' "$req")
 	sed -e '1d' -e "s|@READ@|$READ|" -e "s|@NOSCOPE@|$NOSCOPE|" \
-	    -e "s|@GLOBEX@|$GLOBEX|" -e "s|@BADSIG@|$BADSIG|" "$req" \
+	    -e "s|@GLOBEX@|$GLOBEX|" -e "s|@BADSIG@|$BADSIG|" \
+	    -e "s|@ALL@|$ALL|" -e "s|@QUOTA@|$QUOTA|" -e "s|@OPERATE@|$OPERATE|" \
+	    -e "s|@BACKFILL@|$BACKFILL|" "$req" \
 	    > "$tmp/env"
 	body=/dev/null
 	[ -f "${req%.req}.body" ] && body="${req%.req}.body"

@@ -18,6 +18,8 @@ failed, 77 skipped (a server binary is missing and E2E_REQUIRED is unset).
 """
 
 import argparse
+import glob
+import importlib.util
 import http.client
 import json
 import os
@@ -33,7 +35,9 @@ import tempfile
 import time
 import uuid
 
-PROGRAMS = ("jobengine-sources", "jobengine-status")
+PROGRAMS = ("jobengine-sources", "jobengine-status", "jobengine-quotas",
+            "jobengine-jobs", "jobengine-deadletter", "jobengine-packruns",
+            "jobengine-audit")
 CACHE_CONTROL = "private, max-age=60, stale-if-error=300"
 VARY = "Authorization, X-Stella-Tenant, X-Stella-Project"
 CHALLENGE = 'Bearer realm="jobengine", DPoP algs="ES256 RS256 PS256"'
@@ -843,6 +847,23 @@ def pagination(front, env, seed):
                     % (cols, ", ".join("?" * len(row))), row)
 
 
+# ---------------------------------------------------------------- more cases
+
+def case_modules():
+    """Every tests/e2e/cases_*.py, in name order.  Each defines
+    run(front, env, e2e), where e2e is this module (request, expect,
+    expect_eq, expect_error, report ...), and reports its own cases."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    mods = []
+    for path in sorted(glob.glob(os.path.join(here, "cases_*.py"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        mods.append(mod)
+    return mods
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -908,6 +929,8 @@ def main():
                 continue
             report(front.name, "server starts", True)
             run_table(front, env)
+            for mod in case_modules():
+                mod.run(front, env, sys.modules[__name__])
             if w == "lighttpd":
                 print("pagination seed %d (rerun with --seed %d)" % (seed, seed),
                       flush=True)
@@ -927,6 +950,18 @@ def main():
                    bool(pids) and not left and front.proc.returncode == 0,
                    "left running: %s, exit status %s, programs seen: %d"
                    % (sorted(left), front.proc.returncode, len(pids)))
+            # A program started by the server writes sanitizer reports to the
+            # server's error log, where no response would show them.
+            bad = []
+            logs = {front.log, getattr(front, "stderr_log", None)}
+            logs |= set(glob.glob(os.path.join(front.dir, "*.log")))
+            for log in logs:
+                if log and os.path.exists(log):
+                    bad += [l for l in open(log, errors="replace")
+                            if "AddressSanitizer" in l or "LeakSanitizer" in l
+                            or "runtime error:" in l]
+            report(front.name, "no sanitizer reports in the server logs",
+                   not bad, "".join(bad[:5]))
             if results["fail"] != failed_before:
                 for log in (front.log, getattr(front, "stderr_log", None)):
                     if log:

@@ -1,0 +1,172 @@
+"""DPoP (RFC 9449, SPEC §3) through a real front end.
+
+Proofs come from tests/mint_dpop (OpenSSL, ES256) with a client key made
+for the run; the access token is bound to that key (cnf.jkt).  The replay
+record lives in the store, so a proof is refused the second time whether
+it reaches the same server, another of its FastCGI processes, or a second
+web server on the same database (started here, with the same
+server.public_base_url, as behind a load balancer)."""
+
+import os
+import subprocess
+
+PATH = "/jobengine/sources?limit=5"
+INVALID_PROOF = 'DPoP error="invalid_dpop_proof", algs="ES256 RS256 PS256"'
+
+_state = {}
+
+
+def _client(env):
+    """The client's DPoP key, its thumbprint and a token bound to it, made
+    once for every front end."""
+    if "token" in _state:
+        return _state
+    key = os.path.join(env.tmp, "dpop-client.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", key], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mint = os.path.join(env.builddir, "tests", "mint_dpop")
+    jkt = subprocess.run([mint, "-j", key], check=True, text=True,
+                         stdout=subprocess.PIPE).stdout.strip()
+    authority = os.path.join(env.srcdir, "tests/keys/ec.pem")
+    token = env.run_admin("token", "--key", authority, "--kid", "ec-1",
+                          "--tenant", "acme", "--scope", "orch:read",
+                          "--sub", "e2e-dpop", "--ttl", "900",
+                          "--cnf-jkt", jkt)
+    _state.update(key=key, mint=mint, jkt=jkt, token=token)
+    return _state
+
+
+def _proof(c, method, url):
+    return subprocess.run([c["mint"], c["key"], method, url, c["token"]],
+                          check=True, text=True,
+                          stdout=subprocess.PIPE).stdout.strip()
+
+
+def _headers(c, proof, scheme="DPoP"):
+    h = {"Authorization": "%s %s" % (scheme, c["token"]),
+         "X-Stella-Tenant": "acme"}
+    if proof is not None:
+        h["DPoP"] = proof
+    return h
+
+
+def _second_server(front, env, e2e):
+    """Another lighttpd on the same store whose public_base_url is the
+    first front end's, as a second gateway machine behind one name."""
+    if not e2e.which("lighttpd"):
+        return None
+
+    class Second(e2e.Lighttpd):
+        name = "dpop-second-for-" + front.name
+
+    s = Second(env)
+    with open(s.conf) as f:
+        text = f.read()
+    text = text.replace("http://127.0.0.1:%d" % s.port,
+                        "http://127.0.0.1:%d" % front.port)
+    with open(s.conf, "w") as f:
+        f.write(text)
+    why = s.start()
+    if why:
+        if s.proc and s.proc.poll() is None:
+            s.stop()
+        raise e2e.Failed("second server: %s" % why)
+    return s
+
+
+def run(front, env, e2e):
+    port = front.port
+    url = "http://127.0.0.1:%d/jobengine/sources" % port
+    try:
+        c = _client(env)
+    except (OSError, subprocess.CalledProcessError, RuntimeError) as ex:
+        e2e.report(front.name, "DPoP: client key and bound token", False,
+                   str(ex))
+        return
+    first = {}
+
+    def c_accepted():
+        p = _proof(c, "GET", url)
+        r = e2e.request(port, "GET", PATH, _headers(c, p))
+        e2e.expect_eq("status", r.status, 200)
+        e2e.expect_eq("items", len(r.json()["items"]) > 0, True)
+        first["proof"] = p
+
+    def c_replayed():
+        e2e.expect("proof" in first, "no proof from the accepted case")
+        r = e2e.request(port, "GET", PATH, _headers(c, first["proof"]))
+        e2e.expect_error(r, 401, "ERR_INVALID_DPOP_PROOF", INVALID_PROOF)
+
+    def c_replayed_many():
+        # The same proof 8 times at once: the FastCGI processes share
+        # nothing but the store, and only the first use may pass.
+        import concurrent.futures
+        p = _proof(c, "GET", url)
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            rs = list(ex.map(lambda _: e2e.request(
+                port, "GET", PATH, _headers(c, p)).status, range(8)))
+        e2e.expect_eq("statuses", sorted(rs), [200] + [401] * 7)
+
+    def c_other_server():
+        s = _second_server(front, env, e2e)
+        if s is None:
+            print("SKIP %s: DPoP replay to a second server: no lighttpd"
+                  % front.name, flush=True)
+            return
+        try:
+            p = _proof(c, "GET", url)
+            r = e2e.request(port, "GET", PATH, _headers(c, p))
+            e2e.expect_eq("first server, fresh proof", r.status, 200)
+            r = e2e.request(s.port, "GET", PATH, _headers(c, p))
+            e2e.expect_error(r, 401, "ERR_INVALID_DPOP_PROOF", INVALID_PROOF)
+            q = _proof(c, "GET", url)
+            r = e2e.request(s.port, "GET", PATH, _headers(c, q))
+            e2e.expect_eq("second server, fresh proof", r.status, 200)
+            r = e2e.request(port, "GET", PATH, _headers(c, q))
+            e2e.expect_error(r, 401, "ERR_INVALID_DPOP_PROOF", INVALID_PROOF)
+        finally:
+            s.stop()
+
+    def c_bearer():
+        r = e2e.request(port, "GET", PATH, _headers(c, None, "Bearer"))
+        e2e.expect_error(r, 401, "ERR_INVALID_TOKEN",
+                         'Bearer error="invalid_token"')
+
+    def c_no_proof():
+        r = e2e.request(port, "GET", PATH, _headers(c, None))
+        e2e.expect_error(r, 401, "ERR_INVALID_DPOP_PROOF", INVALID_PROOF)
+
+    def c_wrong_htu():
+        # htu from the Host header's view, not server.public_base_url.
+        p = _proof(c, "GET", "http://localhost:%d/jobengine/sources" % port)
+        r = e2e.request(port, "GET", PATH, _headers(c, p))
+        e2e.expect_error(r, 401, "ERR_INVALID_DPOP_PROOF", INVALID_PROOF)
+
+    def c_wrong_htm():
+        p = _proof(c, "POST", url)
+        r = e2e.request(port, "GET", PATH, _headers(c, p))
+        e2e.expect_error(r, 401, "ERR_INVALID_DPOP_PROOF", INVALID_PROOF)
+
+    cases = [
+        ("DPoP: bound token with a fresh ES256 proof -> 200", c_accepted),
+        ("DPoP: the same proof again -> 401 invalid_dpop_proof", c_replayed),
+        ("DPoP: one proof 8 times at once -> one 200, seven 401",
+         c_replayed_many),
+        ("DPoP: a proof replayed to a second server on the same store -> 401",
+         c_other_server),
+        ("DPoP: bound token under Bearer -> 401 invalid_token", c_bearer),
+        ("DPoP: DPoP scheme without a proof -> 401 invalid_dpop_proof",
+         c_no_proof),
+        ("DPoP: htu of another origin -> 401", c_wrong_htu),
+        ("DPoP: htm of another method -> 401", c_wrong_htm),
+    ]
+    for name, fn in cases:
+        try:
+            fn()
+            e2e.report(front.name, name, True)
+        except e2e.Failed as ex:
+            e2e.report(front.name, name, False, str(ex))
+        except Exception as ex:     # one broken case must not stop the rest
+            e2e.report(front.name, name, False, "%s: %s"
+                       % (type(ex).__name__, ex))
