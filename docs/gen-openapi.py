@@ -41,7 +41,7 @@ WHEN = {
     "ERR_UNSUPPORTED_MEDIA_TYPE": "A body sent to a route that takes one is not application/json (a charset parameter, if any, must be utf-8).",
     "ERR_AUTHENTICATION_REQUIRED": "No usable credentials: no Authorization header, another scheme, an empty token, or two Authorization headers. The challenge carries no error= (RFC 6750 section 3.1).",
     "ERR_INVALID_TOKEN": "The access token fails a check of SPEC section 3 (format, alg, kid, signature, exp/nbf/iat, lifetime, iss, aud, sub, typ, scope claim types), or a DPoP-bound token came under the Bearer scheme.",
-    "ERR_INVALID_DPOP_PROOF": "The DPoP proof (RFC 9449) is missing where required, malformed, or fails a check (typ, alg, jwk, signature, jti, htm, htu, iat, ath, cnf.jkt), or its jti was seen before, or the replay record could not be written.",
+    "ERR_INVALID_DPOP_PROOF": "The DPoP proof (RFC 9449) is missing where required, malformed, or fails a check (typ, alg, jwk, signature, jti, htm, htu, iat, ath, cnf.jkt), or its jti was already used with that key. (A replay record that cannot be written is 503 ERR_UNAVAILABLE, not 401.)",
     "ERR_TENANT_MISMATCH": "X-Stella-Tenant missing, malformed or repeated, X-Stella-Tenant and X-StellaOps-Tenant both present and different, the token has no tenant claim, the header differs from the claim, or X-Stella-Project is malformed.",
     "ERR_SCOPE_HEADER_FORBIDDEN": "X-Stella-Scopes was sent while auth.allow_scope_header is false, or sent twice where it is allowed.",
     "ERR_SCOPE_MISMATCH": "The granted scopes do not include the scope the route requires.",
@@ -50,11 +50,11 @@ WHEN = {
     "ERR_INVALID_ID": "A path id is not 1-128 characters of [A-Za-z0-9._:-].",
     "ERR_INVALID_QUERY": "An undocumented, repeated or malformed query parameter; details names it.",
     "ERR_INVALID_LIMIT": "limit is not an integer from 1 to 200 written in plain decimal.",
-    "ERR_INVALID_BODY": "The JSON body is malformed, too deep, has duplicate or unknown members, trailing data, a missing required member, or a member of the wrong type or outside its range or pattern; details points at it. On any route: a malformed Content-Length.",
+    "ERR_INVALID_BODY": "Before authentication: a malformed Content-Length (any route), or a body that is not one JSON object (malformed, deeper than 16, duplicate members, trailing data). In the handler: an unknown or missing required member, or a member of the wrong type or outside its range or pattern; details has one pointer per such member, and the refusal is audited.",
     "ERR_INVALID_CONTINUATION_TOKEN": "The continuation token is malformed, tampered with, minted by another server key, or minted for another tenant, project, route or filter set.",
     "ERR_CONTINUATION_TOKEN_EXPIRED": "The continuation token's expiry has passed.",
     "ERR_INVALID_IDEMPOTENCY_KEY": "Idempotency-Key is not 1-255 visible ASCII characters.",
-    "ERR_VALIDATION": "The body's members are each valid but impossible together (burst > maxPerHour).",
+    "ERR_VALIDATION": "The body's members are each valid but impossible together: burst > maxPerHour (quota POST, PUT), or a pending replay's filter.failedAfter not earlier than filter.failedBefore; details points at the member.",
     "ERR_IDEMPOTENCY_KEY_REUSED": "An Idempotency-Key already used for this tenant, method and path came with a different body.",
     "ERR_PRECONDITION_FAILED": "If-Match on a quota PUT or DELETE does not match the quota's current ETag (strong comparison, checked atomically with the write); nothing changed.",
     "ERR_CONFLICT": "A write collided with a unique constraint, for example a concurrent writer.",
@@ -69,7 +69,7 @@ WHEN = {
     "ERR_PACKRUN_TERMINAL": "Cancel of a pack run that succeeded, failed or timed out.",
     "ERR_PACKRUN_NOT_RETRYABLE": "Retry of a pack run that is not failed, canceled or timed out.",
     "ERR_PACKRUN_RETRY_IN_PROGRESS": "Retry of a pack run that already has a retry that is not terminal.",
-    "ERR_UNAVAILABLE": "The store is unavailable or stayed busy past its timeout; nothing was written. Retry-After says when to try again.",
+    "ERR_UNAVAILABLE": "The store is unavailable, stayed busy past its timeout, or the write transaction or its audit record failed; nothing of the request was written. Also when the DPoP replay record cannot be written (fail closed: the request is refused; retry with a fresh proof). Retry-After says when to try again.",
     "ERR_INTERNAL": "A bug or a broken host; never expected.",
 }
 assert set(WHEN) == set(STATUS), set(WHEN) ^ set(STATUS)
@@ -95,7 +95,7 @@ components = {
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Authorization: DPoP <access token>` together with a `DPoP: <proof>` header (RFC 9449). OpenAPI has no DPoP scheme; this entry stands for the Authorization header's DPoP form. The access token is checked as under `bearer`; the proof must be a dpop+jwt signed with its embedded public jwk (ES256, RS256 or PS256), with htm = the method, htu = server.public_base_url + path, iat within auth.dpop_max_age_seconds, ath = base64url(SHA-256(token)), jti never seen before for that key, and, for a bound token, cnf.jkt = the RFC 7638 thumbprint of the jwk. Required when the token is bound or auth.require_dpop = true; verified whenever a DPoP header is present. The security requirement lists the scope the operation needs."
+            "description": "`Authorization: DPoP <access token>` together with a `DPoP: <proof>` header (RFC 9449). OpenAPI has no DPoP scheme; this entry stands for the Authorization header's DPoP form. The access token is checked as under `bearer`; the proof must be a dpop+jwt signed with its embedded public jwk (ES256, RS256 or PS256), with htm = the method, htu = server.public_base_url + path, iat within auth.dpop_max_age_seconds, ath = base64url(SHA-256(token)), jti never seen before for that key, and, for a bound token, cnf.jkt = the RFC 7638 thumbprint of the jwk. Required when the token is bound or auth.require_dpop = true; verified whenever a DPoP header is present. The jti is recorded in the store (so a replay is refused across processes and machines); if that record cannot be written the request is refused with 503 ERR_UNAVAILABLE and Retry-After (fail closed), not 401. The security requirement lists the scope the operation needs."
         }
     },
     "parameters": {
@@ -534,7 +534,7 @@ components["parameters"].update({
     },
     "IdempotencyKey": {
         "name": "Idempotency-Key", "in": "header", "required": False,
-        "description": "Makes a POST safe to retry: 1-255 visible ASCII characters (0x21-0x7E), sent at most once, else 400 ERR_INVALID_IDEMPOTENCY_KEY. The first response for (tenant, key, method, path) is kept for 24 hours; a repeat with the same body gets that response back byte for byte with `Idempotent-Replayed: true` and no second effect; a repeat with another body is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first is still running is 409 ERR_IDEMPOTENCY_IN_PROGRESS. Kept in the store, so it holds across processes and machines. Without the header every POST acts.",
+        "description": "Makes a POST safe to retry: 1-255 visible ASCII characters (0x21-0x7E), sent at most once, else 400 ERR_INVALID_IDEMPOTENCY_KEY. A 2xx answer for (tenant, key, method, path) is kept for 24 hours; a repeat with the same body bytes gets that response back byte for byte with `Idempotent-Replayed: true` and no second effect (no change, no audit record); a repeat with another body is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first is still running is 409 ERR_IDEMPOTENCY_IN_PROGRESS (with another body: 422). Only 2xx answers are kept: after any refusal (400, 404, 409, 412, 422, 503 ...) the key is released and a retry with it runs again. Kept in the store, so it holds across processes and machines. Without the header every POST acts.",
         "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}, "example": "3f6c1a9e-create-build-quota"
     },
     "IfMatch": {
@@ -550,7 +550,7 @@ components["headers"].update({
         "schema": {"type": "string", "const": "no-store"}
     },
     "IdempotentReplayed": {
-        "description": "`true` when this response is the stored first response to the same Idempotency-Key, replayed byte for byte (status, headers and body) with no second effect. Absent otherwise.",
+        "description": "`true` when this response is the stored first 2xx response to the same Idempotency-Key, replayed byte for byte (status, ETag, Location and body) with no second effect. Absent otherwise; never on an error, since refusals are not kept.",
         "schema": {"type": "string", "const": "true"}
     },
 })
@@ -560,7 +560,6 @@ MUT_PARAMS = [P("XStellaOperatorReason"), P("XStellaOperatorTicket"),
               P("XStellaTraceId"), P("Traceparent"), P("XStellaScopes"),
               P("DPoP")]
 PATH_IDS = ("SourceId", "QuotaId", "EntryId", "PackRunId")
-HANDLER_STATUSES = (404, 409, 412, 422)
 
 
 def mutation(op_id, summary, desc, tag, scope, method, params, body, status,
@@ -596,10 +595,7 @@ def mutation(op_id, summary, desc, tag, scope, method, params, body, status,
     for c in order(allc):
         by_status.setdefault(STATUS[c], []).append(c)
     for st in sorted(by_status):
-        r = error_response(st, by_status[st], False)
-        if post and st in HANDLER_STATUSES:
-            r["headers"]["Idempotent-Replayed"] = H("IdempotentReplayed")
-        responses[str(st)] = r
+        responses[str(st)] = error_response(st, by_status[st], False)
     o = {
         "operationId": op_id,
         "summary": summary,
@@ -621,7 +617,7 @@ def mutation(op_id, summary, desc, tag, scope, method, params, body, status,
     return o
 
 
-MUTATION_TEXT = " Needs X-Stella-Operator-Reason; runs in one transaction with its audit record (no record, no change); the response carries Cache-Control: no-store."
+MUTATION_TEXT = " Needs X-Stella-Operator-Reason; runs in one transaction with its audit record (no record, no change); a refusal by the handler (its 400 body checks, 404, 409, 412, 422, 503) rolls back and is recorded on its own with its status as outcome; the response carries Cache-Control: no-store."
 POST_TEXT = " Accepts Idempotency-Key."
 
 # ===========================================================================
@@ -639,7 +635,7 @@ components["parameters"].update({
 })
 
 components["headers"]["QuotaETag"] = {
-    "description": "The quota's strong entity tag, derived from its id and its version (not from the body): `\"q<version>-<16 base64url characters>\"`. It changes with every change of the quota and is what If-Match is compared with.",
+    "description": "The quota's strong entity tag, derived from its id and its version (not from the body): `\"q<version>-<16 base64url characters>\"`. It changes with every change of the quota (every PUT, even one that sends the same limits, and every pause or resume that changes the pause state) and is what If-Match on PUT and DELETE is compared with; e.g. `\"q3-kP0a9Y2m7QfZr1cX\"`.",
     "schema": {"type": "string", "pattern": "^\"q[0-9]+-[A-Za-z0-9_-]{16}\"$"},
     "example": "\"q3-Jx2bV0kq8LmN4pQ7w\""
 }
@@ -762,7 +758,7 @@ route("quotas", "/jobengine/quotas",
           "quotas", "orch:quota", "post", [], (S("QuotaCreate"), True, "The new quota."),
           201, S("Quota"), ["ERR_VALIDATION", "ERR_QUOTA_EXISTS"], "quota.create",
           "Created: the new quota, its ETag and its Location.", etag=True,
-          location="The new quota's URL: server.public_base_url + /jobengine/quotas/{quotaId}."))
+          location="The new quota's absolute path, /jobengine/quotas/{quotaId}, to resolve against the request URL (RFC 9110 section 10.2.2)."))
 
 # --- GET, HEAD /jobengine/quotas/summary ------------------------------------
 route("quotas", "/jobengine/quotas/summary",
@@ -782,7 +778,7 @@ route("quotas", "/jobengine/quotas/{quotaId}",
           read_codes("ERR_INVALID_ID", "ERR_QUOTA_NOT_FOUND"), etag=H("QuotaETag")),
       put=mutation(
           "updateQuota", "Replace a quota's limits",
-          "Replaces maxActive, maxPerHour and burst (an omitted burst goes back to its default); jobType, project and pause state stay. version + 1, updatedAt and updatedBy are set. If-Match, when sent, must match the current ETag, checked atomically with the write: else 412 ERR_PRECONDITION_FAILED. Missing: 404 ERR_QUOTA_NOT_FOUND (whatever If-Match says); burst > maxPerHour: 422 ERR_VALIDATION. Requires scope orch:quota." + MUTATION_TEXT + QUOTA_AUDIT % "quota.update",
+          "Replaces maxActive, maxPerHour and burst (an omitted burst goes back to its default); jobType, project and pause state stay. Every PUT bumps the version, even one that sends the limits the quota already has: version + 1, updatedAt and updatedBy are set. If-Match, when sent, must match the current ETag, checked atomically with the write: else 412 ERR_PRECONDITION_FAILED. Missing: 404 ERR_QUOTA_NOT_FOUND (whatever If-Match says); burst > maxPerHour: 422 ERR_VALIDATION. Requires scope orch:quota." + MUTATION_TEXT + QUOTA_AUDIT % "quota.update",
           "quotas", "orch:quota", "put", [P("QuotaId"), P("IfMatch")],
           (S("QuotaLimits"), True, "The quota's new limits."),
           200, S("Quota"), ["ERR_VALIDATION", "ERR_PRECONDITION_FAILED", "ERR_QUOTA_NOT_FOUND"],
@@ -799,7 +795,7 @@ route("quotas", "/jobengine/quotas/{quotaId}/pause",
       "Pause a quota. Served by jobengine-quotas. " + other("POST"),
       post=mutation(
           "pauseQuota", "Pause a quota",
-          "Pauses the quota: paused true, pauseReason from X-Stella-Operator-Reason, pauseTicket from X-Stella-Operator-Ticket (null without one), pausedAt now, pausedBy the token's sub; version + 1. Pausing a paused quota is a no-op 200 with the quota unchanged (same version and pause members), and is still audited. Takes no body. Missing: 404 ERR_QUOTA_NOT_FOUND. Requires scope orch:quota." + MUTATION_TEXT + POST_TEXT + QUOTA_AUDIT % "quota.pause",
+          "Pauses the quota: paused true, pauseReason from X-Stella-Operator-Reason, pauseTicket from X-Stella-Operator-Ticket (null without one), pausedAt now, pausedBy the token's sub; version + 1. Pausing a paused quota is a no-op 200 with the quota unchanged (same version, ETag and pause members), and is still audited. Takes no body and no If-Match (one sent is ignored: pause is not conditional). Missing: 404 ERR_QUOTA_NOT_FOUND. Requires scope orch:quota." + MUTATION_TEXT + POST_TEXT + QUOTA_AUDIT % "quota.pause",
           "quotas", "orch:quota", "post", [P("QuotaId")], None,
           200, S("Quota"), ["ERR_QUOTA_NOT_FOUND"], "quota.pause",
           "The quota as it is now, with its ETag.", etag=True))
@@ -809,7 +805,7 @@ route("quotas", "/jobengine/quotas/{quotaId}/resume",
       "Resume a quota. Served by jobengine-quotas. " + other("POST"),
       post=mutation(
           "resumeQuota", "Resume a quota",
-          "Resumes the quota: paused false and pauseReason, pauseTicket, pausedAt, pausedBy null; version + 1. Resuming a running quota is a no-op 200 with the quota unchanged, and is still audited. Takes no body. Missing: 404 ERR_QUOTA_NOT_FOUND. Requires scope orch:quota." + MUTATION_TEXT + POST_TEXT + QUOTA_AUDIT % "quota.resume",
+          "Resumes the quota: paused false and pauseReason, pauseTicket, pausedAt, pausedBy null; version + 1. Resuming a running quota is a no-op 200 with the quota unchanged (same version and ETag), and is still audited. Takes no body and no If-Match (one sent is ignored: resume is not conditional). Missing: 404 ERR_QUOTA_NOT_FOUND. Requires scope orch:quota." + MUTATION_TEXT + POST_TEXT + QUOTA_AUDIT % "quota.resume",
           "quotas", "orch:quota", "post", [P("QuotaId")], None,
           200, S("Quota"), ["ERR_QUOTA_NOT_FOUND"], "quota.resume",
           "The quota as it is now, with its ETag.", etag=True))
@@ -903,7 +899,7 @@ WOULD = {
     "additionalProperties": False,
     "properties": {
         "entryId": S("Id"),
-        "outcome": {"type": "string", "const": "would_replay"}
+        "outcome": {"type": "string", "const": "wouldReplay"}
     },
     "description": "Dry run only: this entry would be replayed."
 }
@@ -933,7 +929,7 @@ components["schemas"].update({
                     "category": {"type": "string"},
                     "errorCode": {"type": "string"},
                     "count": {"type": "integer", "minimum": 1, "description": "Pending entries in the cluster."},
-                    "retryable": {"type": "integer", "minimum": 0, "description": "Of them, the retryable ones."},
+                    "retryable": {"type": "integer", "minimum": 0, "description": "A count, not a boolean: how many of the cluster's pending entries are retryable."},
                     "lastFailedAt": S("Timestamp"),
                     "sampleMessage": {"type": "string", "description": "The message of the cluster's most recent entry."}
                 }
@@ -1002,16 +998,16 @@ components["schemas"].update({
     },
     "DeadletterPendingRequest": {
         "type": "object",
-        "description": "Which pending retryable entries to replay: every filter member is optional and they combine with AND; failedBefore and failedAfter are exclusive bounds on failedAt.",
+        "description": "Which pending retryable entries to replay: every filter member is optional and they combine with AND; failedBefore and failedAfter are exclusive bounds on failedAt, and failedAfter must be earlier than failedBefore when both are given (else 422 ERR_VALIDATION at /filter/failedAfter).",
         "additionalProperties": False,
         "properties": {
             "filter": {
                 "type": "object", "additionalProperties": False,
                 "properties": {
-                    "jobType": {"type": "string", "minLength": 1},
+                    "jobType": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
                     "sourceId": S("Id"),
-                    "category": {"type": "string", "minLength": 1},
-                    "errorCode": {"type": "string", "minLength": 1},
+                    "category": {"type": "string", "minLength": 1, "maxLength": 128},
+                    "errorCode": {"type": "string", "minLength": 1, "maxLength": 128},
                     "failedBefore": S("Timestamp"),
                     "failedAfter": S("Timestamp")
                 }
@@ -1023,13 +1019,13 @@ components["schemas"].update({
     },
     "DeadletterPendingResult": {
         "type": "object",
-        "description": "matched: the pending retryable entries that match the filter; replayed: how many of them were replayed (in a dry run: would be), at most limit, oldest first (failedAt, entryId); remaining: matched - replayed; results: one per entry taken, in that order.",
+        "description": "matched: the entries this call took, oldest first (failedAt, entryId), at most limit: replayed, failed, or (dry run) would be replayed; one result each, in that order. replayed: of them, those replayed (always 0 in a dry run). remaining: the pending retryable entries matching the filter that this call leaves: after a real run, those still pending; after a dry run, those beyond the ones listed; null when the count could not be read after the replays had committed. Entries another process replays meanwhile are skipped, not reported. A store failure stops the run after the entry it hit (reported as failed); if no entry was taken the answer is that error instead.",
         "required": ["matched", "replayed", "remaining", "dryRun", "results"],
         "additionalProperties": False,
         "properties": {
-            "matched": {"type": "integer", "minimum": 0},
+            "matched": {"type": "integer", "minimum": 0, "maximum": 1000},
             "replayed": {"type": "integer", "minimum": 0},
-            "remaining": {"type": "integer", "minimum": 0},
+            "remaining": {"type": ["integer", "null"], "minimum": 0},
             "dryRun": {"type": "boolean"},
             "results": {"type": "array", "maxItems": 1000, "items": {"oneOf": [REPLAYED, FAILED, WOULD]}}
         }
@@ -1074,10 +1070,10 @@ route("deadletter", "/jobengine/deadletter/replay/batch",
       "Replay a list of deadletter entries. Served by jobengine-deadletter. " + other("POST"),
       post=mutation(
           "replayDeadletterBatch", "Replay deadletter entries by id",
-          "Replays each listed entry as a single replay would, each in its own transaction with its own audit record (action deadletter.replay, target the entry), in entryId order. An entry that cannot be replayed does not stop the others: it is reported with outcome failed and the code a single replay would give. The answer is 200 whatever the outcomes. Requires scope orch:backfill." + MUTATION_TEXT.replace("runs in one transaction with its audit record (no record, no change)", "each replay commits with its audit record") + POST_TEXT,
+          "Replays each listed entry as a single replay would, each in its own transaction with its own audit record (action deadletter.replay, target the entry, outcome 202), in entryId byte order whatever the order of the request. An entry that is refused changes nothing and gets no record of its own; a refusal of the whole request (400 body, 503) is recorded once as deadletter.replay_batch with a null targetId. An entry that cannot be replayed does not stop the others: it is reported with outcome failed and the code a single replay would give. The answer is 200 whatever the outcomes. Requires scope orch:backfill." + MUTATION_TEXT.replace("runs in one transaction with its audit record (no record, no change)", "each replay commits with its audit record") + POST_TEXT,
           "deadletter", "orch:backfill", "post", [],
           (S("DeadletterBatchRequest"), True, "The entries to replay."),
-          200, S("DeadletterBatchResult"), [], "deadletter.replay",
+          200, S("DeadletterBatchResult"), [], "deadletter.replay_batch",
           "Each entry's outcome."))
 
 # --- POST /jobengine/deadletter/replay/pending ------------------------------
@@ -1085,10 +1081,10 @@ route("deadletter", "/jobengine/deadletter/replay/pending",
       "Replay pending deadletter entries by filter. Served by jobengine-deadletter. " + other("POST"),
       post=mutation(
           "replayDeadletterPending", "Replay pending entries by filter",
-          "Replays up to limit (default 100) pending retryable entries of the caller's tenant (and of X-Stella-Project, if sent) that match the filter, oldest first (failedAt, entryId), each as a single replay would, in its own transaction with its own audit record. With dryRun true nothing changes (no job, no entry change, no audit record) and the answer reports what would be replayed. Requires scope orch:backfill." + MUTATION_TEXT.replace("runs in one transaction with its audit record (no record, no change)", "each replay commits with its audit record") + POST_TEXT,
+          "Replays up to limit (default 100) pending retryable entries of the caller's tenant (and of X-Stella-Project, if sent) that match the filter, oldest first (failedAt, entryId), each as a single replay would, in its own transaction with its own audit record (action deadletter.replay, target the entry, outcome 202). With dryRun true nothing changes (no job, no entry change, no audit record) and each result is `{\"entryId\", \"outcome\": \"wouldReplay\"}`. filter.failedAfter not earlier than filter.failedBefore: 422 ERR_VALIDATION. A refusal of the whole request (400, 422, 503) is recorded once as deadletter.replay_pending with a null targetId. Requires scope orch:backfill." + MUTATION_TEXT.replace("runs in one transaction with its audit record (no record, no change)", "each replay commits with its audit record") + POST_TEXT,
           "deadletter", "orch:backfill", "post", [],
           (S("DeadletterPendingRequest"), False, "The filter, limit and dryRun, all optional; an empty body reads as `{}`."),
-          200, S("DeadletterPendingResult"), [], "deadletter.replay",
+          200, S("DeadletterPendingResult"), ["ERR_VALIDATION"], "deadletter.replay_pending",
           "What was (or, in a dry run, would be) replayed."))
 
 # ===========================================================================
@@ -1167,28 +1163,28 @@ route("packruns", "/jobengine/pack-runs/{packRunId}/cancel",
       "Cancel a pack run. Served by jobengine-packruns. " + other("POST"),
       post=mutation(
           "cancelPackRun", "Cancel a pack run",
-          "From pending, scheduled or running: status canceled, reason user_cancelled, finishedAt now, canceledBy the token's sub. Already canceled: 200 with the run unchanged (still audited). Succeeded, failed or timed_out: 409 ERR_PACKRUN_TERMINAL. Missing: 404 ERR_PACKRUN_NOT_FOUND. Takes no body. Requires scope orch:operate." + MUTATION_TEXT + POST_TEXT + " Audit action packrun.cancel, target the pack run.",
+          "From pending, scheduled or running: status canceled, reason user_cancelled, finishedAt now, canceledBy the token's sub. Already canceled: 200 with the run unchanged (still audited). Succeeded, failed or timed_out: 409 ERR_PACKRUN_TERMINAL. Missing: 404 ERR_PACKRUN_NOT_FOUND. Takes no body. Requires scope orch:operate." + MUTATION_TEXT + POST_TEXT + " Audit action packRun.cancel, target type packRun, the pack run.",
           "packruns", "orch:operate", "post", [P("PackRunId")], None,
           200, S("PackRun"), ["ERR_PACKRUN_NOT_FOUND", "ERR_PACKRUN_TERMINAL"],
-          "packrun.cancel", "The pack run as it is now."))
+          "packRun.cancel", "The pack run as it is now."))
 
 # --- POST /jobengine/pack-runs/{packRunId}/retry ----------------------------
 route("packruns", "/jobengine/pack-runs/{packRunId}/retry",
       "Retry a pack run. Served by jobengine-packruns. " + other("POST"),
       post=mutation(
           "retryPackRun", "Retry a pack run",
-          "From failed, canceled or timed_out: a new pack run of the same packId, packVersion and project, status pending, attempt + 1, retryOf this run; the original is unchanged. Not in those states: 409 ERR_PACKRUN_NOT_RETRYABLE; a retry of this run that is not yet terminal exists: 409 ERR_PACKRUN_RETRY_IN_PROGRESS; missing: 404 ERR_PACKRUN_NOT_FOUND. Takes no body. Requires scope orch:backfill." + MUTATION_TEXT + POST_TEXT + " Audit action packrun.retry, target the new pack run.",
+          "From failed, canceled or timed_out: a new pack run of the same packId, packVersion and project, status pending, attempt + 1, retryOf this run; the original is unchanged. Not in those states: 409 ERR_PACKRUN_NOT_RETRYABLE; a retry of this run that is not yet terminal exists: 409 ERR_PACKRUN_RETRY_IN_PROGRESS; missing: 404 ERR_PACKRUN_NOT_FOUND. Takes no body. Requires scope orch:backfill." + MUTATION_TEXT + POST_TEXT + " Audit action packRun.retry, target type packRun, the original pack run (the one in the path); the new run names it in retryOf.",
           "packruns", "orch:backfill", "post", [P("PackRunId")], None,
           201, S("PackRun"), ["ERR_PACKRUN_NOT_FOUND", "ERR_PACKRUN_NOT_RETRYABLE", "ERR_PACKRUN_RETRY_IN_PROGRESS"],
-          "packrun.retry", "Created: the new pack run and its Location.",
-          location="The new pack run's URL: server.public_base_url + /jobengine/pack-runs/{packRunId}."))
+          "packRun.retry", "Created: the new pack run and its Location.",
+          location="The new pack run's absolute path, /jobengine/pack-runs/{packRunId}, to resolve against the request URL (RFC 9110 section 10.2.2)."))
 
 # ===========================================================================
 # audit: jobengine-audit, scope orch:operate
 
 components["parameters"].update({
     "AuditAction": qstr("action", "Only records of this action (exact match, e.g. quota.pause).", "quota.pause"),
-    "AuditTargetType": qstr("targetType", "Only records about this type of target (exact match: quota, deadletter, packrun).", "quota"),
+    "AuditTargetType": qstr("targetType", "Only records about this type of target (exact match: quota, deadletter, packRun).", "quota"),
     "AuditTargetId": qstr("targetId", "Only records about this target id (exact match)."),
     "Since": {
         "name": "since", "in": "query", "required": False,
@@ -1201,7 +1197,7 @@ components["parameters"].update({
 components["schemas"].update({
     "AuditRecord": {
         "type": "object",
-        "description": "One audited mutation (SPEC section 11), written in the same transaction as its change. Members appear in this order.",
+        "description": "One audited mutation (SPEC section 11), written in the same transaction as its change (a refusal by the handler: in a transaction of its own). Members appear in this order.",
         "required": ["seq", "occurredAt", "tenantId", "projectId", "actor", "clientId", "scopes", "action", "targetType", "targetId", "reason", "ticket", "traceId", "idempotencyKey", "outcome", "hash"],
         "additionalProperties": False,
         "properties": {
@@ -1211,16 +1207,16 @@ components["schemas"].update({
             "projectId": {"type": ["string", "null"], "description": "X-Stella-Project of the request, or null."},
             "actor": {"type": "string", "description": "The token's sub."},
             "clientId": {"type": ["string", "null"], "description": "The token's client_id claim, if any."},
-            "scopes": {"type": "string", "description": "The granted scopes, sorted, space-separated."},
-            "action": {"type": "string", "description": "quota.create, quota.update, quota.delete, quota.pause, quota.resume, deadletter.replay, packrun.cancel, packrun.retry.", "examples": ["quota.pause"]},
-            "targetType": {"type": "string", "examples": ["quota"]},
-            "targetId": {"type": ["string", "null"]},
+            "scopes": {"type": "array", "items": {"type": "string"}, "description": "The granted scopes, sorted, one string each.", "examples": [["orch:quota", "orch:read"]]},
+            "action": {"type": "string", "enum": ["quota.create", "quota.update", "quota.delete", "quota.pause", "quota.resume", "deadletter.replay", "deadletter.replay_batch", "deadletter.replay_pending", "packRun.cancel", "packRun.retry"], "description": "deadletter.replay is written for a single replay and for each entry a batch or pending replay replays; deadletter.replay_batch and deadletter.replay_pending only for a refusal of that whole request.", "examples": ["quota.pause"]},
+            "targetType": {"type": "string", "enum": ["quota", "deadletter", "packRun"], "examples": ["quota"]},
+            "targetId": {"type": ["string", "null"], "description": "The quota, entry or pack run (for packRun.retry the original run); null for a refused deadletter.replay_batch or deadletter.replay_pending, which name no single target."},
             "reason": {"type": "string", "description": "X-Stella-Operator-Reason."},
             "ticket": {"type": ["string", "null"], "description": "X-Stella-Operator-Ticket, if sent."},
             "traceId": S("TraceId"),
             "idempotencyKey": {"type": ["string", "null"]},
-            "outcome": {"type": "integer", "minimum": 100, "maximum": 599, "description": "The HTTP status of the answer (a refusal by the handler is recorded too)."},
-            "hash": {"type": "string", "description": "HMAC-SHA256 under the server key over the previous record's hash of the same tenant and this record in canonical form: the tenant's tamper-evident chain, checked by `jobengine-admin audit verify`."}
+            "outcome": {"type": "integer", "minimum": 100, "maximum": 599, "description": "The HTTP status of the answer; 202 for each entry of a batch or pending replay. A refusal by the handler is recorded too, with its status (400 from the body checks, 404, 409, 412, 422, 503)."},
+            "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "64 lowercase hex characters: HMAC-SHA256 under the server key over the previous record's hash of the same tenant and this record in canonical form: the tenant's tamper-evident chain, checked by `jobengine-admin audit verify`."}
         }
     },
     "AuditList": list_of("AuditRecord", "A page of audit records, newest first (seq descending)."),
@@ -1254,7 +1250,7 @@ PIPELINE = "Every request passes, in order: route (404/405), limits (413/415), a
 description = "FastCGI programs behind Apache 2.4 or lighttpd, one per endpoint group, implementing the Orchestrator Gateway Contract (draft v0.2) as resolved by SPEC.md. This document describes the routes of this version; docs/api.md explains the behaviour and docs/errors.md every error code.\n\n" + PIPELINE + " Every response carries X-Stella-Trace-Id. Errors use the envelope `{\"error\": {\"code\", \"message\", \"trace_id\", \"details\"?}}` with Cache-Control no-store. Every 200 to GET or HEAD carries a strong ETag, `Cache-Control: " + CACHE + "` (no-store on the health check) and `Vary: " + VARY + "`; a matching If-None-Match gives 304. HEAD is accepted wherever GET is, with the same headers and no body."
 if any(g in WANT for g in MUTATING):
     description = description.replace(PIPELINE, "Every request passes, in order: route (404/405), limits (413/415), authentication (401), tenant (400), scope (403), operator headers of a mutation (400), input (400), handler (404/409/412/422), response.")
-    description += "\n\nEvery POST, PUT and DELETE needs X-Stella-Operator-Reason (X-Stella-Operator-Ticket is optional), runs in one transaction with its audit record (no record, no change) and answers with Cache-Control: no-store. Every POST accepts Idempotency-Key: the first response for (tenant, key, method, path) is kept for 24 hours and a repeat with the same body gets it back byte for byte with `Idempotent-Replayed: true`. A body must be application/json. A quota's ETag derives from its version, and PUT and DELETE of a quota honour If-Match (412)."
+    description += "\n\nEvery POST, PUT and DELETE needs X-Stella-Operator-Reason (X-Stella-Operator-Ticket is optional), runs in one transaction with its audit record (no record, no change) and answers with Cache-Control: no-store. Every POST accepts Idempotency-Key: the first 2xx response for (tenant, key, method, path) is kept for 24 hours and a repeat with the same body gets it back byte for byte with `Idempotent-Replayed: true`; refusals are not kept. A body must be application/json. A quota's ETag derives from its version, and PUT and DELETE of a quota honour If-Match (412)."
 
 paths = {}
 for g in GROUPS:

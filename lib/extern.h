@@ -336,6 +336,7 @@ struct gw_db_ops {
 	int64_t		 (*col_int)(struct gw_stmt *, int);
 	int64_t		 (*changes)(struct gw_stmt *);
 	void		 (*reset)(struct gw_stmt *);
+	enum gw_err	 (*relaxed)(struct gw_db *, int);	/* may be NULL */
 };
 
 struct gw_db {
@@ -367,6 +368,14 @@ void		gw_db_rollback(struct gw_db *);
  * otherwise.
  */
 enum gw_err	gw_db_prepare(struct gw_db *, const char *, struct gw_stmt **);
+/*
+ * Relaxed durability for the next autocommit writes (1) or back to the
+ * store's full durability (0): a commit may then be lost to a power cut,
+ * never to a crashed process.  Only for records whose loss is harmless
+ * (a DPoP replay record lives minutes).  A driver without the notion
+ * keeps full durability.
+ */
+enum gw_err	gw_db_relaxed(struct gw_db *, int);
 void		gw_stmt_bind_text(struct gw_stmt *, int, const char *);
 void		gw_stmt_bind_int(struct gw_stmt *, int, int64_t);
 enum gw_err	gw_stmt_step(struct gw_stmt *, int *row);
@@ -399,11 +408,14 @@ enum gw_err	gw_schema_migrate(struct gw_db *, int *from, int *to);
 struct gw_store {
 	struct gw_db		*db;
 	const struct gw_conf	*conf;
+	int			 checked;	/* schema version seen right */
 };
 
-/* Open the configured database and check that it is migrated. */
+/* Open the configured database and check that it is migrated; an
+ * unreachable store is checked again later (gw_store_check). */
 enum gw_err	gw_store_open(const struct gw_conf *, struct gw_store **,
 		    char *err, size_t errlen);
+enum gw_err	gw_store_check(struct gw_store *, char *err, size_t errlen);
 void		gw_store_close(struct gw_store *);
 /* The text of the sources list query for a filter, first page (keyset 0)
  * or a later one; exposed so the tests can EXPLAIN it. */

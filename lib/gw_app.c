@@ -210,10 +210,16 @@ app_stages(struct gw_app *app, struct gw_req *req, struct gw_resp *resp)
 {
 	const char	*token_tenant = NULL;
 	enum gw_err	 err;
+	char		 msg[256];
 
 	if ((err = gw_route_match(req, app->def->routes,
 	    app->def->nroutes)) != GW_OK)
 		return err;
+	if (app->store != NULL && !app->store->checked &&
+	    (err = gw_store_check(app->store, msg, sizeof(msg))) != GW_OK) {
+		gw_log(GW_LOG_ERROR, req->trace_id, "%s", msg);
+		return gw_fail(req, GW_ERR_UNAVAILABLE, NULL, NULL);
+	}
 	if ((err = app_limits(req)) != GW_OK)
 		return err;
 	if ((req->route->flags & GW_ROUTE_PUBLIC) == 0) {

@@ -16,6 +16,46 @@
 	"source_id, tenant_id, project_id, name, source_type, enabled, " \
 	"paused, pause_reason, created_at, updated_at"
 
+/*
+ * The schema must be at the version this build expects.  A store that
+ * answers with another version is a deployment mistake (migrate first):
+ * the program refuses to start.  A store that cannot be reached at start
+ * (a PostgreSQL server restarting) is an outage, not a mistake: the program
+ * starts, and the first request that finds the store reachable makes the
+ * check (gw_store_check); until then requests get 503.
+ *
+ * Returns 0 when the version is right, -1 when the store did not answer,
+ * -2 when it answered with another version.
+ */
+static int
+gw_store_version(struct gw_store *s, char *err, size_t errlen)
+{
+	int	 v;
+
+	if (s->checked)
+		return 0;
+	if (gw_schema_version(s->db, &v) != GW_OK) {
+		snprintf(err, errlen, "database: cannot read the schema "
+		    "version");
+		return -1;
+	}
+	if (v != gw_schema_latest()) {
+		snprintf(err, errlen, "database schema is at version %d, "
+		    "expected %d: run jobengine-admin migrate", v,
+		    gw_schema_latest());
+		return -2;
+	}
+	s->checked = 1;
+	return 0;
+}
+
+enum gw_err
+gw_store_check(struct gw_store *s, char *err, size_t errlen)
+{
+	return gw_store_version(s, err, errlen) == 0 ? GW_OK :
+	    GW_ERR_UNAVAILABLE;
+}
+
 enum gw_err
 gw_store_open(const struct gw_conf *conf, struct gw_store **sp, char *err,
     size_t errlen)
@@ -23,35 +63,27 @@ gw_store_open(const struct gw_conf *conf, struct gw_store **sp, char *err,
 	struct gw_store	*s;
 	struct gw_db	*db;
 	enum gw_err	 e;
-	int		 v;
 
 	*sp = NULL;
 	if ((e = gw_db_open(conf, &db, err, errlen)) != GW_OK)
 		return e;
-	if ((e = gw_schema_version(db, &v)) != GW_OK) {
-		snprintf(err, errlen, "database: cannot read the schema "
-		    "version");
-		goto fail;
-	}
-	if (v != gw_schema_latest()) {
-		snprintf(err, errlen, "database schema is at version %d, "
-		    "expected %d: run jobengine-admin migrate", v,
-		    gw_schema_latest());
-		e = GW_ERR_UNAVAILABLE;
-		goto fail;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		e = GW_ERR_INTERNAL;
-		goto fail;
+		gw_db_close(db);
+		return GW_ERR_INTERNAL;
 	}
 	s->db = db;
 	s->conf = conf;
+	switch (gw_store_version(s, err, errlen)) {
+	case -1:
+		gw_log(GW_LOG_WARN, NULL, "%s; will check again", err);
+		break;
+	case -2:
+		gw_store_close(s);
+		return GW_ERR_UNAVAILABLE;
+	}
 	*sp = s;
 	return GW_OK;
-fail:
-	gw_db_close(db);
-	return e;
 }
 
 void

@@ -12,10 +12,11 @@
  * committed, and seen by every other process, before the request does
  * anything.
  *
- * With SQLite the commit is made with synchronous=NORMAL instead of the
- * store's FULL: in WAL mode that skips the fsync of each commit (the WAL
- * is synced at checkpoints) and loses nothing when a process dies, only
- * the last commits when the machine loses power.  For a record that
+ * The commit is made with relaxed durability (gw_db_relaxed; with SQLite,
+ * synchronous=NORMAL instead of the store's FULL: in WAL mode that skips
+ * the fsync of each commit, the WAL being synced at checkpoints), which
+ * loses nothing when a process dies, only the last commits when the
+ * machine loses power.  For a record that
  * matters for 3 minutes, that is the right price: with an fsync per GET a
  * DPoP request costs five Bearer ones (bench/dpop.sh).  PostgreSQL keeps
  * its synchronous commit; concurrent commits share one flush there.
@@ -58,21 +59,6 @@ gw_store_dpop_purge(struct gw_store *s, int64_t now)
 }
 
 /* A prepared (cached) statement: no parse per request. */
-static enum gw_err
-gw_store_dpop_pragma(struct gw_store *s, const char *sql)
-{
-	struct gw_stmt	*st;
-	enum gw_err	 e;
-	int		 row;
-
-	if ((e = gw_db_prepare(s->db, sql, &st)) != GW_OK)
-		return e;
-	while ((e = gw_stmt_step(st, &row)) == GW_OK && row)
-		;
-	gw_stmt_reset(st);
-	return e;
-}
-
 enum gw_err
 gw_store_dpop_record(struct gw_store *s, const char *jkt, const char *jti,
     int64_t expires, int64_t now)
@@ -88,16 +74,14 @@ gw_store_dpop_record(struct gw_store *s, const char *jkt, const char *jti,
 	gw_stmt_bind_text(st, 2, jti);
 	gw_stmt_bind_int(st, 3, expires);
 	gw_stmt_bind_int(st, 4, now);
-	lazy = gw_db_dialect(s->db) == GW_DIALECT_SQLITE && !s->db->in_txn &&
-	    gw_store_dpop_pragma(s, "PRAGMA synchronous=NORMAL") == GW_OK;
+	lazy = !s->db->in_txn && gw_db_relaxed(s->db, 1) == GW_OK;
 	if ((e = gw_stmt_step(st, &row)) == GW_OK)
 		n = gw_stmt_changes(st);
 	gw_stmt_reset(st);
-	if (lazy && gw_store_dpop_pragma(s, "PRAGMA synchronous=FULL") !=
-	    GW_OK) {
+	if (lazy && gw_db_relaxed(s->db, 0) != GW_OK) {
 		/* Every later write would lose its durability: stop. */
-		gw_log(GW_LOG_ERROR, NULL, "sqlite: cannot restore "
-		    "synchronous=FULL");
+		gw_log(GW_LOG_ERROR, NULL, "store: cannot restore full "
+		    "durability");
 		abort();
 	}
 	if (e != GW_OK)
