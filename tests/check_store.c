@@ -15,37 +15,12 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "check_db.h"
 
 static char		 tmpdir[64];
 static char		 dbpath[128];
 static struct gw_conf	 conf;
 static struct gw_arena	*arena;
-
-/*
- * The database of the tests: GW_TEST_DATABASE when set (a libpq URI:
- * every test program uses its own schema, named after it, dropped here so
- * that each test starts empty and programs may run in parallel), else
- * sqlite_default.  Returns 1 on PostgreSQL.
- */
-static int
-test_database(struct gw_conf *c, char *sqlite_default, char *schema)
-{
-	struct gw_db	*db;
-	char		*uri, err[256], sql[128];
-
-	if ((uri = getenv("GW_TEST_DATABASE")) == NULL || *uri == '\0') {
-		c->database = sqlite_default;
-		return 0;
-	}
-	c->database = uri;
-	c->pg_schema = schema;
-	c->statement_timeout_ms = 10000;
-	ck_assert_int_eq(gw_db_open(c, &db, err, sizeof(err)), GW_OK);
-	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
-	ck_assert_int_eq(gw_db_exec(db, sql), GW_OK);
-	gw_db_close(db);
-	return 1;
-}
 
 static int	 pg;	/* the tests run on PostgreSQL */
 
@@ -1060,8 +1035,7 @@ store_suite(void)
 	    test_unique_constraint_is_conflict_null_project_included);
 	suite_add_tcase(s, tc);
 
-	if (getenv("GW_TEST_DATABASE") == NULL ||
-	    *getenv("GW_TEST_DATABASE") == '\0') {
+	if (!test_on_pg()) {
 		tc = tcase_create("sqlite");
 		tcase_add_checked_fixture(tc, setup, teardown);
 		tcase_set_timeout(tc, 30);

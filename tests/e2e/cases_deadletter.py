@@ -64,12 +64,12 @@ def run(front, env, e2e):
             "SELECT count(*) FROM (SELECT tenant_id, project_id, job_type, "
             "coalesce(source_id, ''), status, count(*) FROM jobs "
             "GROUP BY 1, 2, 3, 4, 5 EXCEPT SELECT tenant_id, project_id, "
-            "job_type, source_id, status, n FROM job_counts)")[0][0]
+            "job_type, source_id, status, n FROM job_counts) AS d")[0][0]
         extra = env.sql(
             "SELECT count(*) FROM (SELECT tenant_id, project_id, job_type, "
             "source_id, status, n FROM job_counts EXCEPT SELECT tenant_id, "
             "project_id, job_type, coalesce(source_id, ''), status, count(*) "
-            "FROM jobs GROUP BY 1, 2, 3, 4, 5)")[0][0]
+            "FROM jobs GROUP BY 1, 2, 3, 4, 5) AS d")[0][0]
         e2e.expect(bad == 0 and extra == 0,
                    "job_counts differs from count(*): %d, %d" % (bad, extra))
 

@@ -37,7 +37,7 @@ def run(front, env, e2e):
     headers = {"Authorization": "Bearer " + tok, "X-Stella-Tenant": "acme",
                "X-Stella-Operator-Reason": REASON,
                "X-Stella-Operator-Ticket": TICKET, "Idempotency-Key": key}
-    cols = [r[1] for r in env.sql("PRAGMA table_info(quotas)")]
+    cols = env.columns("quotas")
     saved = env.sql("SELECT * FROM quotas WHERE quota_id = ?", (qid,))[0]
     state = {}
 
@@ -137,5 +137,6 @@ def run(front, env, e2e):
                 e2e.report(front.name, name, False,
                            "%s: %s" % (type(e).__name__, e))
     finally:
-        env.sql("INSERT OR REPLACE INTO quotas (%s) VALUES (%s)"
+        env.sql("DELETE FROM quotas WHERE quota_id = ?", (qid,))
+        env.sql("INSERT INTO quotas (%s) VALUES (%s)"
                 % (", ".join(cols), ", ".join("?" * len(cols))), saved)

@@ -10,11 +10,15 @@ processes exit.  Through lighttpd it also runs a pagination property test
 (a full scan with random page sizes while rows come and go) and checks the
 graceful shutdown.
 
-Python 3 standard library only.  Exit status: 0 all passed, 1 a case
-failed, 77 skipped (a server binary is missing and E2E_REQUIRED is unset).
+Python 3 standard library only, on SQLite (a database file in the temp
+dir).  With --database postgresql://... the programs use that PostgreSQL
+database instead, in a schema of their own (e2e_<pid>, dropped before and
+after), and the cases reach it through psycopg2 (Debian's
+python3-psycopg2).  Exit status: 0 all passed, 1 a case failed, 77 skipped
+(a server binary is missing and E2E_REQUIRED is unset).
 
     run.py --builddir DIR --srcdir DIR [--only lighttpd,fcgid,proxy]
-           [--seed N] [--fixture NDJSON] [--keep]
+           [--seed N] [--fixture NDJSON] [--database URI] [--keep]
 """
 
 import argparse
@@ -204,6 +208,8 @@ class Env:
         self.group = self.user if self.root else None
         self.admin = os.path.join(self.builddir, "admin", "jobengine-admin")
         self.db = os.path.join(self.tmp, "gw.db")
+        self.pg_uri = args.database
+        self.pg_schema = "e2e_%d" % os.getpid()
         self.tag = "gw-e2e-%d" % os.getpid()
         self.libexec = self.find_libexec()
 
@@ -238,7 +244,11 @@ class Env:
         all of them share the one database."""
         path = os.path.join(self.tmp, "gateway-%s.conf" % name)
         with open(path, "w") as f:
-            f.write("database = sqlite:%s\n" % self.db)
+            if self.pg_uri:
+                f.write("database = %s\n" % self.pg_uri)
+                f.write("store.pg_schema = %s\n" % self.pg_schema)
+            else:
+                f.write("database = sqlite:%s\n" % self.db)
             f.write("server.public_base_url = http://127.0.0.1:%d\n" % port)
             f.write("server.key_file = %s\n" % os.path.join(self.tmp, "server.key"))
             f.write("auth.issuer = https://authority.test\n")
@@ -247,6 +257,8 @@ class Env:
         return path
 
     def setup(self):
+        if self.pg_uri:
+            self.drop_schema()
         with open(os.path.join(self.tmp, "server.key"), "wb") as f:
             f.write(os.urandom(32))
         os.chmod(os.path.join(self.tmp, "server.key"), 0o600)
@@ -305,8 +317,42 @@ class Env:
         return p.stdout.strip()
 
     def sql(self, query, params=()):
-        with sqlite3.connect(self.db, timeout=30) as c:
-            return c.execute(query, params).fetchall()
+        """One statement (? placeholders) in its own transaction; its
+        rows."""
+        if not self.pg_uri:
+            with sqlite3.connect(self.db, timeout=30) as c:
+                return c.execute(query, params).fetchall()
+        # psycopg2 takes %s placeholders, and so %% for a literal %.
+        query = query.replace("%", "%%").replace("?", "%s")
+        c = self.pg_connect()
+        try:
+            with c, c.cursor() as cur:
+                cur.execute(query, tuple(params))
+                return cur.fetchall() if cur.description else []
+        finally:
+            c.close()
+
+    def columns(self, table):
+        """The column names of table, in order."""
+        if not self.pg_uri:
+            return [r[1] for r in self.sql("PRAGMA table_info(%s)" % table)]
+        return [r[0] for r in self.sql(
+            "SELECT column_name FROM information_schema.columns WHERE "
+            "table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            (self.pg_schema, table))]
+
+    def pg_connect(self):
+        import psycopg2     # only on PostgreSQL: python3-psycopg2
+        return psycopg2.connect(self.pg_uri,
+                                options="-c search_path=%s" % self.pg_schema)
+
+    def drop_schema(self):
+        c = self.pg_connect()
+        try:
+            with c, c.cursor() as cur:
+                cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % self.pg_schema)
+        finally:
+            c.close()
 
 
 # ---------------------------------------------------------------- processes
@@ -843,7 +889,8 @@ def pagination(front, env, seed):
         for sid in inserted:
             env.sql("DELETE FROM sources WHERE source_id = ?", (sid,))
         for row in removed_rows:
-            env.sql("INSERT OR REPLACE INTO sources (%s) VALUES (%s)"
+            env.sql("DELETE FROM sources WHERE source_id = ?", (row[0],))
+            env.sql("INSERT INTO sources (%s) VALUES (%s)"
                     % (cols, ", ".join("?" * len(row))), row)
 
 
@@ -874,6 +921,8 @@ def main():
     ap.add_argument("--seed", type=int)
     ap.add_argument("--fixture", help="NDJSON to import "
                     "(default: samples/dev-data.ndjson)")
+    ap.add_argument("--database", help="a libpq URI postgresql://...: run "
+                    "on PostgreSQL (default: SQLite in the temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = ap.parse_args()
     required = bool(os.environ.get("E2E_REQUIRED"))
@@ -971,6 +1020,8 @@ def main():
             print("kept %s" % env.tmp)
         else:
             shutil.rmtree(env.tmp, ignore_errors=True)
+            if env.pg_uri:
+                env.drop_schema()
 
     print("%d passed, %d failed" % (results["pass"], results["fail"]))
     return 1 if results["fail"] else 0

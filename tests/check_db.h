@@ -1,0 +1,50 @@
+/*
+ * check_db.h: the database of the unit tests, shared by the tests/check_*
+ * programs that use a store.
+ *
+ * With GW_TEST_DATABASE=postgresql://... the tests run on that PostgreSQL
+ * database instead of a fresh SQLite file: every test program uses its own
+ * schema, named after it, dropped before each test so that each test
+ * starts empty and programs may run in parallel.
+ */
+#ifndef CHECK_DB_H
+#define CHECK_DB_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Returns 1 when the tests run on PostgreSQL (GW_TEST_DATABASE is set). */
+static int
+test_on_pg(void)
+{
+	const char	*uri;
+
+	return (uri = getenv("GW_TEST_DATABASE")) != NULL && *uri != '\0';
+}
+
+/*
+ * Point c at the database of the tests: GW_TEST_DATABASE when set (in the
+ * schema named schema, dropped here), else sqlite_default.  Returns 1 on
+ * PostgreSQL.
+ */
+static int
+test_database(struct gw_conf *c, char *sqlite_default, char *schema)
+{
+	struct gw_db	*db;
+	char		 err[256], sql[128];
+
+	if (!test_on_pg()) {
+		c->database = sqlite_default;
+		return 0;
+	}
+	c->database = getenv("GW_TEST_DATABASE");
+	c->pg_schema = schema;
+	c->statement_timeout_ms = 10000;
+	ck_assert_int_eq(gw_db_open(c, &db, err, sizeof(err)), GW_OK);
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+	ck_assert_int_eq(gw_db_exec(db, sql), GW_OK);
+	gw_db_close(db);
+	return 1;
+}
+
+#endif
