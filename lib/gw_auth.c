@@ -55,9 +55,26 @@ struct gw_key {
 	unsigned	 algs;		/* bit i: auth_algs[i] is allowed */
 };
 
+/*
+ * Tokens whose signature verified, by SHA-256 of their bytes.  A client
+ * sends the same access token with every request until it expires, and a
+ * signature is a function of the token's bytes and the key alone; the key
+ * set is fixed for the life of the process (and owns this cache), so a
+ * token seen to verify is not verified again.  Every other check still
+ * runs on every request.  A ring: the oldest entry makes room.
+ */
+#define AUTH_SIGCACHE	64
+
+struct auth_sigcache {
+	unsigned char	 digest[AUTH_SIGCACHE][32];
+	const void	*key[AUTH_SIGCACHE];
+	size_t		 next;
+};
+
 struct gw_keyset {
-	struct gw_key	*keys;
-	size_t		 nkeys;
+	struct gw_key		*keys;
+	size_t			 nkeys;
+	struct auth_sigcache	*verified;
 };
 
 /* Members only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4). */
@@ -270,7 +287,8 @@ gw_auth_load_jwks(const char *path, struct gw_keyset **out, char *err,
 		goto fail;
 	}
 	if ((ks = calloc(1, sizeof(*ks))) == NULL ||
-	    (ks->keys = calloc(n, sizeof(*ks->keys))) == NULL) {
+	    (ks->keys = calloc(n, sizeof(*ks->keys))) == NULL ||
+	    (ks->verified = calloc(1, sizeof(*ks->verified))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
@@ -301,7 +319,32 @@ gw_auth_free_jwks(struct gw_keyset *ks)
 		free(ks->keys[i].kid);
 	}
 	free(ks->keys);
+	free(ks->verified);
 	free(ks);
+}
+
+static int
+auth_sig_known(const struct gw_keyset *ks, const void *key,
+    const unsigned char digest[32])
+{
+	const struct auth_sigcache	*c = ks->verified;
+	size_t				 i;
+
+	for (i = 0; i < AUTH_SIGCACHE; i++)
+		if (c->key[i] == key && memcmp(c->digest[i], digest, 32) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+auth_sig_remember(const struct gw_keyset *ks, const void *key,
+    const unsigned char digest[32])
+{
+	struct auth_sigcache	*c = ks->verified;
+
+	memcpy(c->digest[c->next], digest, 32);
+	c->key[c->next] = key;
+	c->next = (c->next + 1) % AUTH_SIGCACHE;
 }
 
 /* ---------------------------------------------------------------- */
@@ -631,6 +674,7 @@ auth_verify(const struct gw_conf *conf, const struct gw_keyset *ks,
 	size_t			 len, hlen, plen, slen, idx;
 	json_object		*h = NULL, *pl = NULL;
 	cjose_jws_t		*jws = NULL;
+	unsigned char		 digest[32];
 	char			 jerr[128];
 	int			 r;
 
@@ -709,9 +753,14 @@ auth_verify(const struct gw_conf *conf, const struct gw_keyset *ks,
 		goto out;
 
 	/* RFC 7515 §5.2: last, because it is the expensive step. */
+	gw_sha256(token, len, digest);
+	if (auth_sig_known(ks, k, digest))
+		goto out;
 	if ((jws = cjose_jws_import(token, len, NULL)) == NULL ||
 	    !cjose_jws_verify(jws, k->jwk, NULL))
 		why = "signature does not verify";
+	else
+		auth_sig_remember(ks, k, digest);
 out:
 	if (jws != NULL)
 		cjose_jws_release(jws);

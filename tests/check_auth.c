@@ -622,6 +622,36 @@ START_TEST(signature_must_verify_with_the_selected_key)
 }
 END_TEST
 
+/*
+ * A token whose signature verified is remembered (by its bytes) so that the
+ * next request with it skips the RSA operation; that must not let anything
+ * else through: not another signature on the same header and payload, not
+ * the same token once its claims fail (here: expired), not the same bytes
+ * against a key set that does not hold the key.
+ */
+START_TEST(verified_signature_cache_admits_only_those_bytes)
+{
+	const char		*good = rsa_tok(GOOD_PAY);
+	struct gw_keyset	*other;
+	struct gw_claims	 c;
+	char			 err[256], *t;
+	int			 i;
+
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(verify(good), GW_OK);
+	t = gw_arena_printf(arena, "%.*sAAAA", (int)(strrchr(good, '.') -
+	    good + 1), good);
+	ck_assert_int_eq(verify(t), GW_ERR_INVALID_TOKEN);
+	ck_assert_int_eq(gw_auth_verify_token(&conf, keys, arena, good,
+	    NOW + 86400 * 2, &c), GW_ERR_INVALID_TOKEN);
+	/* ec-1 alone: the same bytes meet a key set without rsa-1. */
+	ck_assert_ptr_nonnull(other = jwks_variant(1, NULL, NULL, err,
+	    sizeof(err)));
+	ck_assert_int_eq(verify_with(other, good, &c), GW_ERR_INVALID_TOKEN);
+	gw_auth_free_jwks(other);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- */
 /* Claims (RFC 7519 §4.1), leeway 60, max lifetime 86400, now NOW */
 
@@ -1461,6 +1491,7 @@ auth_suite(void)
 	tcase_add_test(tc, key_type_must_fit_alg);
 	tcase_add_test(tc, key_alg_member_pins_the_alg);
 	tcase_add_test(tc, signature_must_verify_with_the_selected_key);
+	tcase_add_test(tc, verified_signature_cache_admits_only_those_bytes);
 	tcase_add_loop_test(tc, claim_rules, 0,
 	    sizeof(claim_cases) / sizeof(claim_cases[0]));
 	tcase_add_test(tc, claims_are_returned);

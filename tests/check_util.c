@@ -247,14 +247,21 @@ END_TEST
 START_TEST(time_round_trips)
 {
 	unsigned	 seed = 20261127;
-	char		 s[21];
+	char		 s[21], want[32];
 	int64_t		 t, u;
+	time_t		 tt;
+	struct tm	 tm;
 	int		 i;
 
 	for (i = 0; i < 100000; i++) {
 		t = ((int64_t)rand_r(&seed) << 20 ^ rand_r(&seed)) %
 		    253402300800LL;
 		gw_time_format(t, s);
+		/* The C library's calendar as an independent oracle. */
+		tt = (time_t)t;
+		gmtime_r(&tt, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ck_assert_str_eq(s, want);
 		ck_assert_int_eq(gw_time_parse(s, &u), 0);
 		ck_assert_msg(u == t, "%lld -> %s -> %lld", (long long)t, s,
 		    (long long)u);
