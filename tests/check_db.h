@@ -12,6 +12,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* Returns 1 when the tests run on PostgreSQL (GW_TEST_DATABASE is set). */
 static int
@@ -45,6 +47,40 @@ test_database(struct gw_conf *c, char *sqlite_default, char *schema)
 	ck_assert_int_eq(gw_db_exec(db, sql), GW_OK);
 	gw_db_close(db);
 	return 1;
+}
+
+/* The store of the current test: a folder and the SQLite file in it. */
+static char	 test_dir[64];
+static char	 test_dbpath[128];
+
+/*
+ * A fixture's setup: a new temporary folder named after the test program,
+ * and c pointed at a new SQLite file in it, or at the emptied schema name
+ * on PostgreSQL.  Returns 1 on PostgreSQL.
+ */
+static int
+test_store_begin(struct gw_conf *c, const char *name)
+{
+	snprintf(test_dir, sizeof(test_dir), "/tmp/%s.XXXXXX", name);
+	ck_assert_ptr_nonnull(mkdtemp(test_dir));
+	snprintf(test_dbpath, sizeof(test_dbpath), "sqlite:%s/gw.db",
+	    test_dir);
+	return test_database(c, test_dbpath, (char *)name);
+}
+
+/* A fixture's teardown: the SQLite file, its companions, the folder. */
+static void
+test_store_end(void)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char	 fn[160];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(fn, sizeof(fn), "%s/gw.db%s", test_dir, sfx[i]);
+		unlink(fn);
+	}
+	rmdir(test_dir);
 }
 
 #endif

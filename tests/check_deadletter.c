@@ -27,8 +27,6 @@
 #include "extern.h"
 #include "check_db.h"
 
-static char		 tmpdir[64];
-static char		 dbpath[128];
 static struct gw_conf	 conf;
 static struct gw_arena	*arena;
 static int		 pg;	/* the tests run on PostgreSQL */
@@ -54,12 +52,9 @@ setup(void)
 	int		 from, to;
 	FILE		*fp;
 
-	strcpy(tmpdir, "/tmp/check_dl.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "sqlite:%s/gw.db", tmpdir);
 	memset(&conf, 0, sizeof(conf));
 	conf.busy_timeout_ms = 5000;
-	pg = test_database(&conf, dbpath, "check_deadletter");
+	pg = test_store_begin(&conf, "check_deadletter");
 	arena = gw_arena_new();
 	ck_assert_int_eq(gw_db_open(&conf, &db, err, sizeof(err)), GW_OK);
 	ck_assert_int_eq(gw_schema_migrate(db, &from, &to), GW_OK);
@@ -75,16 +70,8 @@ setup(void)
 static void
 teardown(void)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char	 fn[160];
-	size_t	 i;
-
 	gw_store_close(store);
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(fn, sizeof(fn), "%s/gw.db%s", tmpdir, sfx[i]);
-		unlink(fn);
-	}
-	rmdir(tmpdir);
+	test_store_end();
 	gw_arena_free(arena);
 }
 

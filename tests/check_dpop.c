@@ -757,8 +757,6 @@ END_TEST
 /* ---------------------------------------------------------------- */
 /* The request: gw_auth_request with a store */
 
-static char		 tmpdir[64];
-static char		 dbpath[128];
 static int		 pg;	/* the tests run on PostgreSQL */
 static struct gw_app	 app;
 static struct gw_req	 req;
@@ -778,10 +776,7 @@ store_setup(void)
 	int		 from, to;
 
 	setup();
-	strcpy(tmpdir, "/tmp/check_dpop.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "sqlite:%s/gw.db", tmpdir);
-	pg = test_database(&conf, dbpath, "check_dpop");
+	pg = test_store_begin(&conf, "check_dpop");
 	ck_assert_int_eq(gw_db_open(&conf, &db, err, sizeof(err)), GW_OK);
 	ck_assert_int_eq(gw_schema_migrate(db, &from, &to), GW_OK);
 	gw_db_close(db);
@@ -797,18 +792,10 @@ store_setup(void)
 static void
 store_teardown(void)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char	 fn[160];
-	size_t	 i;
-
 	gw_store_close(app.store);
 	app.store = NULL;
 	gw_auth_free_jwks(keys);
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(fn, sizeof(fn), "%s/gw.db%s", tmpdir, sfx[i]);
-		unlink(fn);
-	}
-	rmdir(tmpdir);
+	test_store_end();
 	teardown();
 }
 

@@ -28,8 +28,6 @@ static char		 keydir[256];
 static char		*tok_acme, *tok_globex;
 static struct gw_keyset	*keys;
 
-static char		 tmpdir[64];
-static char		 dbpath[128];
 static struct gw_app	 app;
 static struct gw_arena	*arena;
 static int		 pg;	/* the tests run on PostgreSQL */
@@ -359,14 +357,11 @@ setup(void)
 	char		 err[256];
 	int		 from, to;
 
-	strcpy(tmpdir, "/tmp/check_mutate.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "sqlite:%s/gw.db", tmpdir);
 	memset(&app, 0, sizeof(app));
 	app.def = &def;
 	app.keys = keys;
 	app.conf.busy_timeout_ms = 2000;
-	pg = test_database(&app.conf, dbpath, "check_mutate");
+	pg = test_store_begin(&app.conf, "check_mutate");
 	app.conf.issuer = issuer;
 	app.conf.audiences[0] = aud;
 	app.conf.naudiences = 1;
@@ -393,16 +388,8 @@ setup(void)
 static void
 teardown(void)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char	 fn[160];
-	size_t	 i;
-
 	gw_store_close(app.store);
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(fn, sizeof(fn), "%s/gw.db%s", tmpdir, sfx[i]);
-		unlink(fn);
-	}
-	rmdir(tmpdir);
+	test_store_end();
 	gw_arena_free(arena);
 }
 

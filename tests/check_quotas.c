@@ -20,8 +20,6 @@
 
 #define NOW	INT64_C(1800000000)	/* 2027-01-15T08:00:00Z */
 
-static char		 tmpdir[64];
-static char		 dbpath[128];
 static struct gw_conf	 conf;
 static struct gw_arena	*arena;
 static int		 pg;	/* the tests run on PostgreSQL */
@@ -29,27 +27,16 @@ static int		 pg;	/* the tests run on PostgreSQL */
 static void
 setup(void)
 {
-	strcpy(tmpdir, "/tmp/check_quotas.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "sqlite:%s/gw.db", tmpdir);
 	memset(&conf, 0, sizeof(conf));
 	conf.busy_timeout_ms = 5000;
-	pg = test_database(&conf, dbpath, "check_quotas");
+	pg = test_store_begin(&conf, "check_quotas");
 	arena = gw_arena_new();
 }
 
 static void
 teardown(void)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char	 fn[160];
-	size_t	 i;
-
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(fn, sizeof(fn), "%s/gw.db%s", tmpdir, sfx[i]);
-		unlink(fn);
-	}
-	rmdir(tmpdir);
+	test_store_end();
 	gw_arena_free(arena);
 }
 

@@ -17,8 +17,6 @@
 #include "extern.h"
 #include "check_db.h"
 
-static char		 tmpdir[64];
-static char		 dbpath[128];
 static struct gw_conf	 conf;
 static struct gw_arena	*arena;
 
@@ -27,27 +25,16 @@ static int	 pg;	/* the tests run on PostgreSQL */
 static void
 setup(void)
 {
-	strcpy(tmpdir, "/tmp/check_store.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "sqlite:%s/gw.db", tmpdir);
 	memset(&conf, 0, sizeof(conf));
 	conf.busy_timeout_ms = 2000;
-	pg = test_database(&conf, dbpath, "check_store");
+	pg = test_store_begin(&conf, "check_store");
 	arena = gw_arena_new();
 }
 
 static void
 teardown(void)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char	 fn[160];
-	size_t	 i;
-
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(fn, sizeof(fn), "%s/gw.db%s", tmpdir, sfx[i]);
-		unlink(fn);
-	}
-	rmdir(tmpdir);
+	test_store_end();
 	gw_arena_free(arena);
 }
 
@@ -191,7 +178,7 @@ START_TEST(test_db_open_refuses_malformed_and_unknown_drivers)
 		ck_assert_ptr_null(db);
 		ck_assert_str_eq(err, t[i].err);
 	}
-	conf.database = dbpath;
+	conf.database = test_dbpath;
 }
 END_TEST
 
@@ -786,21 +773,21 @@ START_TEST(test_sqlite_file_name_is_never_a_uri)
 	char		 err[256], path[160], uri[200];
 
 	/* With SQLITE_USE_URI this would open an in-memory database. */
-	if (chdir(tmpdir) == -1)
+	if (chdir(test_dir) == -1)
 		ck_abort_msg("chdir");
 	snprintf(uri, sizeof(uri), "sqlite:file:mem?mode=memory");
 	conf.database = uri;
 	ck_assert_int_eq(gw_db_open(&conf, &db, err, sizeof(err)), GW_OK);
 	ck_assert_int_eq(gw_db_exec(db, "CREATE TABLE t (x)"), GW_OK);
 	gw_db_close(db);
-	snprintf(path, sizeof(path), "%s/file:mem?mode=memory", tmpdir);
+	snprintf(path, sizeof(path), "%s/file:mem?mode=memory", test_dir);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/file:mem?mode=memory-wal", tmpdir);
+	snprintf(path, sizeof(path), "%s/file:mem?mode=memory-wal", test_dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/file:mem?mode=memory-shm", tmpdir);
+	snprintf(path, sizeof(path), "%s/file:mem?mode=memory-shm", test_dir);
 	unlink(path);
-	conf.database = dbpath;
+	conf.database = test_dbpath;
 }
 END_TEST
 
