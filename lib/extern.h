@@ -179,6 +179,9 @@ void	gw_resp_cleanup(struct gw_resp *);
 /* Serialise status line, headers and (unless HEAD or 204/304) body. */
 void	gw_resp_serialize(const struct gw_req *, const struct gw_resp *,
 	    struct gw_buf *);
+/* The same without the body; 1 when the body (resp->body) follows. */
+int	gw_resp_serialize_head(const struct gw_req *, const struct gw_resp *,
+	    struct gw_buf *);
 
 /* ---------------------------------------------------------------- */
 /* gw_route.c */

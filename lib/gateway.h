@@ -98,6 +98,7 @@ void	 gw_buf_reset(struct gw_buf *);
 void	 gw_buf_add(struct gw_buf *, const void *, size_t);
 void	 gw_buf_puts(struct gw_buf *, const char *);
 void	 gw_buf_putc(struct gw_buf *, char);
+void	 gw_buf_reserve(struct gw_buf *, size_t);	/* room for n + NUL */
 void	 gw_buf_printf(struct gw_buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
@@ -124,6 +125,8 @@ int		 gw_ct_equal(const void *, const void *, size_t);
 
 /* SHA-256 and HMAC-SHA-256 (32-byte outputs). */
 void		 gw_sha256(const void *, size_t, unsigned char out[32]);
+void		 gw_sha256_parts(const void *const *, const size_t *,
+		    size_t nparts, unsigned char out[32]);	/* concatenated */
 void		 gw_hmac_sha256(const void *key, size_t keylen,
 		    const void *, size_t, unsigned char out[32]);
 

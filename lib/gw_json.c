@@ -45,30 +45,71 @@ gw_json_init(struct gw_json *j, struct gw_buf *buf)
 	j->first[0] = 1;
 }
 
+/*
+ * Bytes a string must escape (RFC 8259 §7: '"', '\\' and U+0000-U+001F),
+ * the NUL that ends it among them, so one scan finds both the end of a
+ * plain string and the first byte that needs an escape.
+ */
+static const unsigned char json_special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* '"' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,	/* '\\' */
+};
+
+/*
+ * Room for n more bytes, with the separator a value or a key needs at
+ * the current position already written.  Returns where to write.
+ */
+static char *
+json_sep_reserve(struct gw_json *j, size_t n)
+{
+	struct gw_buf	*b = j->buf;
+	char		*o;
+
+	gw_buf_reserve(b, n + 1);
+	o = b->data + b->len;
+	if (j->after_key)
+		j->after_key = 0;
+	else {
+		if (!j->first[j->depth])
+			*o++ = ',';
+		j->first[j->depth] = 0;
+	}
+	return o;
+}
+
+/* Ends a write that json_sep_reserve began: o is one past the last byte. */
+static void
+json_commit(struct gw_json *j, char *o)
+{
+	struct gw_buf	*b = j->buf;
+
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
+}
+
 /* The separator a value or a key needs at the current position. */
 static void
 json_sep(struct gw_json *j)
 {
-	if (j->after_key) {
-		j->after_key = 0;
-		return;
-	}
-	if (!j->first[j->depth])
-		gw_buf_putc(j->buf, ',');
-	j->first[j->depth] = 0;
+	json_commit(j, json_sep_reserve(j, 0));
 }
 
-/* RFC 8259 §7: only '"', '\\' and U+0000-U+001F must be escaped. */
+/* The escaped form of a string that has a byte to escape at s[n]. */
 static void
-json_string(struct gw_buf *b, const char *s)
+json_string_slow(struct gw_buf *b, const char *s, size_t n)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const char		*run;
 	unsigned char		 c;
 
 	gw_buf_putc(b, '"');
-	for (run = s; (c = (unsigned char)*s) != '\0'; s++) {
-		if (c >= 0x20 && c != '"' && c != '\\')
+	gw_buf_add(b, s, n);
+	for (s += n, run = s; (c = (unsigned char)*s) != '\0'; s++) {
+		if (!json_special[c])
 			continue;
 		gw_buf_add(b, run, (size_t)(s - run));
 		run = s + 1;
@@ -104,14 +145,56 @@ json_string(struct gw_buf *b, const char *s)
 	gw_buf_putc(b, '"');
 }
 
+/*
+ * A separator, then s as a JSON string, then the colon of a member name
+ * when colon is set.  Nearly every string has nothing to escape: those
+ * are one scan and one copy.
+ */
+static void
+json_sep_string(struct gw_json *j, const char *s, int colon)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n;
+	char			*o;
+
+	while (!json_special[*p])
+		p++;
+	n = (size_t)((const char *)p - s);
+	if (*p != '\0') {
+		json_sep(j);
+		json_string_slow(j->buf, s, n);
+		if (colon)
+			gw_buf_putc(j->buf, ':');
+		return;
+	}
+	o = json_sep_reserve(j, n + 3);
+	*o++ = '"';
+	memcpy(o, s, n);
+	o += n;
+	*o++ = '"';
+	if (colon)
+		*o++ = ':';
+	json_commit(j, o);
+}
+
+/* A separator, then n bytes of literal JSON. */
+static void
+json_sep_raw(struct gw_json *j, const char *text, size_t n)
+{
+	char	*o;
+
+	o = json_sep_reserve(j, n);
+	memcpy(o, text, n);
+	json_commit(j, o + n);
+}
+
 static void
 json_open(struct gw_json *j, char c)
 {
 	/* A handler nesting this deep is a bug, not a request to serve. */
 	if (j->depth + 1 >= GW_JSON_MAXDEPTH)
 		abort();
-	json_sep(j);
-	gw_buf_putc(j->buf, c);
+	json_sep_raw(j, &c, 1);
 	j->first[++j->depth] = 1;
 }
 
@@ -151,9 +234,7 @@ gw_json_arr_close(struct gw_json *j)
 void
 gw_json_key(struct gw_json *j, const char *key)
 {
-	json_sep(j);
-	json_string(j->buf, key);
-	gw_buf_putc(j->buf, ':');
+	json_sep_string(j, key, 1);
 	j->after_key = 1;
 }
 
@@ -164,42 +245,50 @@ gw_json_str(struct gw_json *j, const char *s)
 		gw_json_null(j);
 		return;
 	}
-	json_sep(j);
-	json_string(j->buf, s);
+	json_sep_string(j, s, 0);
 }
 
 void
 gw_json_int(struct gw_json *j, int64_t v)
 {
-	json_sep(j);
-	gw_buf_printf(j->buf, "%" PRId64, v);
+	char	 s[24];
+	int	 n;
+
+	n = snprintf(s, sizeof(s), "%" PRId64, v);
+	json_sep_raw(j, s, (size_t)n);
 }
 
 void
 gw_json_bool(struct gw_json *j, int v)
 {
-	json_sep(j);
-	gw_buf_puts(j->buf, v ? "true" : "false");
+	if (v)
+		json_sep_raw(j, "true", 4);
+	else
+		json_sep_raw(j, "false", 5);
 }
 
 void
 gw_json_null(struct gw_json *j)
 {
-	json_sep(j);
-	gw_buf_puts(j->buf, "null");
+	json_sep_raw(j, "null", 4);
 }
 
 void
 gw_json_time(struct gw_json *j, int64_t t)
 {
-	char	 s[21];
+	char	*o;
 
 	if (t == 0) {
 		gw_json_null(j);
 		return;
 	}
-	gw_time_format(t, s);
-	gw_json_str(j, s);
+	/* Formatted in place: the 20 characters need no escape. */
+	o = json_sep_reserve(j, 22);
+	*o++ = '"';
+	gw_time_format(t, o);
+	o += 20;
+	*o++ = '"';
+	json_commit(j, o);
 }
 
 /*

@@ -63,13 +63,31 @@ gw_resp_cache(struct gw_resp *resp, const char *cache_control)
 	resp->cache_control = gw_arena_strdup(resp->arena, cache_control);
 }
 
+/* "name: value\r\n" */
+static void
+resp_field(struct gw_buf *out, const char *name, const char *value)
+{
+	size_t	 n = strlen(name), v = strlen(value);
+
+	gw_buf_reserve(out, n + v + 4);
+	memcpy(out->data + out->len, name, n);
+	out->len += n;
+	out->data[out->len++] = ':';
+	out->data[out->len++] = ' ';
+	memcpy(out->data + out->len, value, v);
+	out->len += v;
+	out->data[out->len++] = '\r';
+	out->data[out->len++] = '\n';
+	out->data[out->len] = '\0';
+}
+
 /*
  * The body is omitted for HEAD (RFC 9110 §9.3.2: same header fields as
  * GET), 204 and 304 (RFC 9110 §15.4.5: a 304 ends at the header section),
  * and so are Content-Type and Content-Length of a body never sent.
  */
-void
-gw_resp_serialize(const struct gw_req *req, const struct gw_resp *resp,
+int
+gw_resp_serialize_head(const struct gw_req *req, const struct gw_resp *resp,
     struct gw_buf *out)
 {
 	size_t	 i;
@@ -82,14 +100,20 @@ gw_resp_serialize(const struct gw_req *req, const struct gw_resp *resp,
 		gw_buf_printf(out, "Content-Length: %zu\r\n", resp->body.len);
 	}
 	if (resp->etag != NULL)
-		gw_buf_printf(out, "ETag: %s\r\n", resp->etag);
+		resp_field(out, "ETag", resp->etag);
 	if (resp->cache_control != NULL)
-		gw_buf_printf(out, "Cache-Control: %s\r\n",
-		    resp->cache_control);
+		resp_field(out, "Cache-Control", resp->cache_control);
 	for (i = 0; i < resp->nhdr; i++)
-		gw_buf_printf(out, "%s: %s\r\n", resp->hdr_name[i],
-		    resp->hdr_value[i]);
-	gw_buf_printf(out, "X-Stella-Trace-Id: %s\r\n\r\n", req->trace_id);
-	if (!nobody && req->method != GW_HEAD && resp->body.len > 0)
+		resp_field(out, resp->hdr_name[i], resp->hdr_value[i]);
+	resp_field(out, "X-Stella-Trace-Id", req->trace_id);
+	gw_buf_add(out, "\r\n", 2);
+	return !nobody && req->method != GW_HEAD && resp->body.len > 0;
+}
+
+void
+gw_resp_serialize(const struct gw_req *req, const struct gw_resp *resp,
+    struct gw_buf *out)
+{
+	if (gw_resp_serialize_head(req, resp, out))
 		gw_buf_add(out, resp->body.data, resp->body.len);
 }

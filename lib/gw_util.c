@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "extern.h"
@@ -188,15 +188,19 @@ gw_buf_reset(struct gw_buf *b)
 		b->data[0] = '\0';
 }
 
+/*
+ * Out of line: the common case, room to spare, is the test in
+ * buf_reserve, which callers in this file inline.  The first allocation
+ * is 1 KiB, not less: every response body starts here, and a list page
+ * would otherwise grow through six reallocations.
+ */
 static void
-buf_reserve(struct gw_buf *b, size_t n)
+buf_grow(struct gw_buf *b, size_t n)
 {
 	size_t	 cap;
 	char	*p;
 
-	if (b->cap - b->len > n)
-		return;
-	cap = b->cap ? b->cap : 256;
+	cap = b->cap ? b->cap : 1024;
 	while (cap - b->len <= n)
 		cap *= 2;
 	if ((p = realloc(b->data, cap)) == NULL) {
@@ -205,6 +209,19 @@ buf_reserve(struct gw_buf *b, size_t n)
 	}
 	b->data = p;
 	b->cap = cap;
+}
+
+static inline void
+buf_reserve(struct gw_buf *b, size_t n)
+{
+	if (b->cap - b->len <= n)
+		buf_grow(b, n);
+}
+
+void
+gw_buf_reserve(struct gw_buf *b, size_t n)
+{
+	buf_reserve(b, n);
 }
 
 void
@@ -234,11 +251,26 @@ void
 gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
+	size_t	 room;
 	int	 n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	/* Straight into the free space when it fits, which it nearly
+	 * always does: one formatting pass instead of two. */
+	if (b->data != NULL) {
+		room = b->cap - b->len;
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, room, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->data[b->len] = '\0';
+	} else {
+		va_start(ap, fmt);
+		n = vsnprintf(NULL, 0, fmt, ap);
+		va_end(ap);
+	}
 	if (n <= 0)
 		return;
 	buf_reserve(b, (size_t)n);
@@ -337,21 +369,25 @@ gw_b64url_encode(const void *in, size_t n, char *out)
 	return o;
 }
 
-static int
-b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
+/* Decoding table: the value of each base64url character, 64 for others. */
+static const unsigned char b64url_val[256] = {
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
+	64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 63,
+	64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+};
 
 /*
  * Strict decoding: besides the alphabet, the unused low bits of the last
@@ -361,16 +397,31 @@ b64url_value(unsigned char c)
 long
 gw_b64url_decode(const char *in, size_t n, unsigned char *out)
 {
-	size_t		 i, o = 0;
-	unsigned long	 v = 0;
-	int		 c, bits = 0;
+	const unsigned char	*p = (const unsigned char *)in;
+	size_t			 i, o = 0;
+	unsigned long		 v = 0;
+	unsigned		 a, b, c, d;
+	int			 bits = 0;
 
 	if (n % 4 == 1)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((c = b64url_value((unsigned char)in[i])) < 0)
+	/* Whole quanta of four characters, then the one to three left. */
+	for (i = 0; i + 4 <= n; i += 4) {
+		a = b64url_val[p[i]];
+		b = b64url_val[p[i + 1]];
+		c = b64url_val[p[i + 2]];
+		d = b64url_val[p[i + 3]];
+		if ((a | b | c | d) & 64)
 			return -1;
-		v = (v << 6 | (unsigned long)c) & 0xffffff;
+		v = (unsigned long)a << 18 | b << 12 | c << 6 | d;
+		out[o++] = (unsigned char)(v >> 16);
+		out[o++] = (unsigned char)(v >> 8);
+		out[o++] = (unsigned char)v;
+	}
+	for (v = 0; i < n; i++) {
+		if ((a = b64url_val[p[i]]) & 64)
+			return -1;
+		v = (v << 6 | a) & 0xffffff;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -388,33 +439,185 @@ gw_ct_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-void
-gw_sha256(const void *p, size_t n, unsigned char out[32])
+/*
+ * SHA-256 through one digest fetched once and one context reused.
+ * EVP_sha256() with EVP_Digest() or HMAC() looks the algorithm up in the
+ * provider tables and builds a context on every call (OpenSSL 3), which
+ * cost more than hashing a whole list page; a request hashes three to
+ * five times.  The process is single-threaded (one FastCGI request at a
+ * time), so one context is enough.
+ */
+static EVP_MD		*util_md;
+static EVP_MD_CTX	*util_mdctx;
+
+static EVP_MD_CTX *
+util_sha256_begin(void)
+{
+	if (util_md == NULL &&
+	    (util_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		abort();
+	if (util_mdctx == NULL && (util_mdctx = EVP_MD_CTX_new()) == NULL)
+		abort();
+	if (!EVP_DigestInit_ex2(util_mdctx, util_md, NULL))
+		abort();
+	return util_mdctx;
+}
+
+static void
+util_sha256_end(EVP_MD_CTX *ctx, unsigned char out[32])
 {
 	unsigned int	 len = 32;
 
-	if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL))
+	if (!EVP_DigestFinal_ex(ctx, out, &len))
 		abort();
+}
+
+void
+gw_sha256(const void *p, size_t n, unsigned char out[32])
+{
+	EVP_MD_CTX	*ctx = util_sha256_begin();
+
+	if (!EVP_DigestUpdate(ctx, p, n))
+		abort();
+	util_sha256_end(ctx, out);
+}
+
+void
+gw_sha256_parts(const void *const *p, const size_t *n, size_t nparts,
+    unsigned char out[32])
+{
+	EVP_MD_CTX	*ctx = util_sha256_begin();
+	size_t		 i;
+
+	for (i = 0; i < nparts; i++)
+		if (!EVP_DigestUpdate(ctx, p[i], n[i]))
+			abort();
+	util_sha256_end(ctx, out);
+}
+
+/*
+ * HMAC (RFC 2104) over the digest above.  The key is nearly always the
+ * same one (the server key), so the two padded key blocks are hashed once
+ * and their states kept; a MAC then costs copying two states and hashing
+ * the message and one inner digest.  Another key simply replaces them.
+ */
+#define UTIL_HMAC_BLOCK	64
+
+static struct {
+	unsigned char	 key[UTIL_HMAC_BLOCK];	/* as given, when it fits */
+	size_t		 keylen;
+	int		 valid;
+	EVP_MD_CTX	*inner;
+	EVP_MD_CTX	*outer;
+	EVP_MD_CTX	*work;
+} util_hmac;
+
+static void
+util_hmac_key(const void *key, size_t keylen)
+{
+	unsigned char	 k[UTIL_HMAC_BLOCK], pad[UTIL_HMAC_BLOCK];
+	size_t		 i;
+
+	if (util_hmac.valid && keylen == util_hmac.keylen &&
+	    keylen <= UTIL_HMAC_BLOCK &&
+	    memcmp(key, util_hmac.key, keylen) == 0)
+		return;
+	util_hmac.valid = 0;
+	memset(k, 0, sizeof(k));
+	if (keylen > UTIL_HMAC_BLOCK)
+		gw_sha256(key, keylen, k);	/* RFC 2104 §3 */
+	else
+		memcpy(k, key, keylen);
+	if ((util_hmac.inner == NULL &&
+	    (util_hmac.inner = EVP_MD_CTX_new()) == NULL) ||
+	    (util_hmac.outer == NULL &&
+	    (util_hmac.outer = EVP_MD_CTX_new()) == NULL) ||
+	    (util_hmac.work == NULL &&
+	    (util_hmac.work = EVP_MD_CTX_new()) == NULL))
+		abort();
+	(void)util_sha256_begin();	/* fetches the digest */
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	if (!EVP_DigestInit_ex2(util_hmac.inner, util_md, NULL) ||
+	    !EVP_DigestUpdate(util_hmac.inner, pad, sizeof(pad)))
+		abort();
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (!EVP_DigestInit_ex2(util_hmac.outer, util_md, NULL) ||
+	    !EVP_DigestUpdate(util_hmac.outer, pad, sizeof(pad)))
+		abort();
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	/* A long key is not kept: it is rehashed on every call. */
+	if (keylen <= UTIL_HMAC_BLOCK) {
+		memcpy(util_hmac.key, key, keylen);
+		util_hmac.keylen = keylen;
+		util_hmac.valid = 1;
+	}
 }
 
 void
 gw_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
     unsigned char out[32])
 {
+	unsigned char	 ih[32];
 	unsigned int	 len = 32;
 
-	if (HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len) == NULL)
+	util_hmac_key(key, keylen);
+	if (!EVP_MD_CTX_copy_ex(util_hmac.work, util_hmac.inner) ||
+	    !EVP_DigestUpdate(util_hmac.work, p, n) ||
+	    !EVP_DigestFinal_ex(util_hmac.work, ih, &len) ||
+	    !EVP_MD_CTX_copy_ex(util_hmac.work, util_hmac.outer) ||
+	    !EVP_DigestUpdate(util_hmac.work, ih, sizeof(ih)) ||
+	    !EVP_DigestFinal_ex(util_hmac.work, out, &len))
 		abort();
 }
 
 /* ---------------------------------------------------------------- */
 /* Identifiers */
 
+/*
+ * Random bytes for identifiers come from a pool filled by RAND_bytes()
+ * 512 bytes at a time: one call costs as much as the rest of a small
+ * request (OpenSSL 3 looks up its DRBG and checks for a fork each time),
+ * and every request needs ten bytes for its trace id.  A child of fork()
+ * must not hand out its parent's bytes again, so the pool is emptied in
+ * the child.
+ */
+#define UTIL_POOL	512
+
+static unsigned char	 util_pool[UTIL_POOL];
+static size_t		 util_pool_left;
+static int		 util_pool_atfork;
+
+static void
+util_pool_forget(void)
+{
+	util_pool_left = 0;
+}
+
 static void
 random_bytes(unsigned char *p, size_t n)
 {
-	if (RAND_bytes(p, (int)n) != 1)
-		abort();
+	if (!util_pool_atfork) {
+		if (pthread_atfork(NULL, NULL, util_pool_forget) != 0)
+			abort();
+		util_pool_atfork = 1;
+	}
+	if (n > UTIL_POOL / 4) {
+		if (RAND_bytes(p, (int)n) != 1)
+			abort();
+		return;
+	}
+	if (util_pool_left < n) {
+		if (RAND_bytes(util_pool, UTIL_POOL) != 1)
+			abort();
+		util_pool_left = UTIL_POOL;
+	}
+	/* Bytes are taken from the end and wiped as they go. */
+	util_pool_left -= n;
+	memcpy(p, util_pool + util_pool_left, n);
+	OPENSSL_cleanse(util_pool + util_pool_left, n);
 }
 
 static uint64_t
@@ -512,13 +715,20 @@ time_digits(char *p, unsigned v, int n)
  * Written by hand rather than with gmtime_r and strftime: a list page
  * formats a hundred timestamps, and strftime's locale machinery made it
  * a tenth of the page's cost.  Days to civil date as in days_from_civil
- * below, inverted (proleptic Gregorian, eras of 400 years).
+ * below, inverted (proleptic Gregorian, eras of 400 years).  The dates
+ * of the last two days formatted are kept: the timestamps of a page
+ * mostly fall on a few days (a row's createdAt and updatedAt, two), and
+ * the divisions are in the date.
  */
 void
 gw_time_format(int64_t t, char out[21])
 {
+	static int64_t	 cday[2] = { INT64_MIN, INT64_MIN };
+	static char	 cdate[2][11];
+	static int	 cnext;
 	int64_t		 days, secs, era, y;
 	unsigned	 doe, yoe, doy, mp, m, d;
+	int		 c;
 
 	days = t / 86400;
 	secs = t % 86400;
@@ -526,25 +736,35 @@ gw_time_format(int64_t t, char out[21])
 		secs += 86400;
 		days--;
 	}
-	days += 719468;
-	era = (days >= 0 ? days : days - 146096) / 146097;
-	doe = (unsigned)(days - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y = (int64_t)yoe + era * 400 + (m <= 2);
-	if (y < 0 || y > 9999) {
-		strcpy(out, "1970-01-01T00:00:00Z");
-		return;
+	if (days == cday[0])
+		c = 0;
+	else if (days == cday[1])
+		c = 1;
+	else {
+		days += 719468;
+		era = (days >= 0 ? days : days - 146096) / 146097;
+		doe = (unsigned)(days - era * 146097);
+		yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		mp = (5 * doy + 2) / 153;
+		d = doy - (153 * mp + 2) / 5 + 1;
+		m = mp < 10 ? mp + 3 : mp - 9;
+		y = (int64_t)yoe + era * 400 + (m <= 2);
+		if (y < 0 || y > 9999) {
+			strcpy(out, "1970-01-01T00:00:00Z");
+			return;
+		}
+		c = cnext;
+		cnext = !cnext;
+		time_digits(cdate[c], (unsigned)y, 4);
+		cdate[c][4] = '-';
+		time_digits(cdate[c] + 5, m, 2);
+		cdate[c][7] = '-';
+		time_digits(cdate[c] + 8, d, 2);
+		cdate[c][10] = 'T';
+		cday[c] = days - 719468;
 	}
-	time_digits(out, (unsigned)y, 4);
-	out[4] = '-';
-	time_digits(out + 5, m, 2);
-	out[7] = '-';
-	time_digits(out + 8, d, 2);
-	out[10] = 'T';
+	memcpy(out, cdate[c], 11);
 	time_digits(out + 11, (unsigned)(secs / 3600), 2);
 	out[13] = ':';
 	time_digits(out + 14, (unsigned)(secs / 60 % 60), 2);

@@ -105,6 +105,25 @@ START_TEST(commas_between_members_and_elements)
 }
 END_TEST
 
+/* An escaped key or value in any position keeps its comma and colon. */
+START_TEST(escaped_members_keep_separators)
+{
+	WRITES("{\"a\":\"x\\ty\",\"k\\\"\":[\"\\n\",\"p\\u0001\","
+	    "\"2026-01-02T01:01:01Z\"],\"\\\\\":null}", {
+		gw_json_obj_open(j);
+		gw_json_kstr(j, "a", "x\ty");
+		gw_json_key(j, "k\"");
+		gw_json_arr_open(j);
+		gw_json_str(j, "\n");
+		gw_json_str(j, "p\x01");
+		gw_json_time(j, 1767315661);
+		gw_json_arr_close(j);
+		gw_json_knull(j, "\\");
+		gw_json_obj_close(j);
+	});
+}
+END_TEST
+
 START_TEST(empty_containers)
 {
 	WRITES("{}", { gw_json_obj_open(j); gw_json_obj_close(j); });
@@ -518,6 +537,7 @@ json_suite(void)
 	tcase_add_test(tc, escaped_output_parses_back_to_the_input);
 	tcase_add_test(tc, null_string_writes_null);
 	tcase_add_test(tc, commas_between_members_and_elements);
+	tcase_add_test(tc, escaped_members_keep_separators);
 	tcase_add_test(tc, empty_containers);
 	tcase_add_test(tc, members_keep_call_order);
 	tcase_add_test(tc, time_is_rfc3339_utc_or_null);

@@ -142,6 +142,66 @@ START_TEST(sha256_and_hmac_vectors)
 }
 END_TEST
 
+/*
+ * The HMAC keeps the padded states of the last key: another key must
+ * replace them, a key longer than a block is hashed first (RFC 2104 §3),
+ * and returning to an earlier key gives its MACs again.
+ */
+START_TEST(hmac_follows_its_key)
+{
+	static const struct {
+		size_t		 keylen;
+		unsigned char	 keybyte;
+		const char	*msg;
+		const char	*want;
+	} v[] = {
+		/* RFC 4231 §4.2, §4.7: test cases 1 and 6. */
+		{ 20, 0x0b, "Hi There", "b0344c61d8db38535ca8afceaf0bf12b"
+		    "881dc200c9833da726e9376c2e32cff7" },
+		{ 131, 0xaa, "Test Using Larger Than Block-Size Key - Hash Key"
+		    " First", "60e431591ee0b67f0d8a26aacbf5b77f"
+		    "8e0bc6213728c5140546040f0ee37f54" },
+	};
+	static const size_t	 order[] = { 0, 0, 1, 0, 1, 1, 0 };
+	unsigned char		 key[131], md[32];
+	char			 h[65];
+	size_t			 i, k;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		k = order[i];
+		memset(key, v[k].keybyte, v[k].keylen);
+		gw_hmac_sha256(key, v[k].keylen, v[k].msg, strlen(v[k].msg),
+		    md);
+		hex(md, 32, h);
+		ck_assert_str_eq(h, v[k].want);
+		/* RFC 4231 §4.3 between them: "Jefe". */
+		gw_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28,
+		    md);
+		hex(md, 32, h);
+		ck_assert_str_eq(h, "5bdcc146bf60754e6a042426089575c7"
+		    "5a003f089d2739839dec58b964ec3843");
+	}
+}
+END_TEST
+
+START_TEST(sha256_parts_hash_their_concatenation)
+{
+	const void	*part[3] = { "a", "", "bc" };
+	size_t		 len[3] = { 1, 0, 2 };
+	unsigned char	 md[32];
+	char		 h[65];
+
+	gw_sha256_parts(part, len, 3, md);
+	hex(md, 32, h);
+	ck_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
+	gw_sha256_parts(part, len, 0, md);
+	hex(md, 32, h);
+	ck_assert_str_eq(h, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
 START_TEST(ct_equal_compares_every_byte)
 {
 	ck_assert_int_eq(gw_ct_equal("abcd", "abcd", 4), 1);
@@ -265,6 +325,37 @@ START_TEST(time_round_trips)
 		ck_assert_int_eq(gw_time_parse(s, &u), 0);
 		ck_assert_msg(u == t, "%lld -> %s -> %lld", (long long)t, s,
 		    (long long)u);
+	}
+}
+END_TEST
+
+/* The formatter keeps the dates of the last two days: alternate them. */
+START_TEST(time_format_alternates_days)
+{
+	static const int64_t	 t[] = {
+		1767225600,	/* 2026-01-01T00:00:00Z */
+		1767315661,	/* 2026-01-02T01:01:01Z */
+		1767225659,
+		1767315600,
+		1767398399,	/* 2026-01-02T23:59:59Z, again */
+		1767398400,	/* 2026-01-03T00:00:00Z */
+		1767225601,
+		-1,		/* 1969-12-31T23:59:59Z */
+		1767398401,
+		0,
+		-86400,
+	};
+	char		 s[21], want[32];
+	time_t		 tt;
+	struct tm	 tm;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		gw_time_format(t[i], s);
+		tt = (time_t)t[i];
+		gmtime_r(&tt, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ck_assert_str_eq(s, want);
 	}
 }
 END_TEST
@@ -401,6 +492,23 @@ START_TEST(buf_and_arena_basics)
 	ck_assert_str_eq(b.data, "xyz");
 	gw_buf_free(&b);
 
+	/* printf into exactly the room left, one byte more, and none. */
+	gw_buf_init(&b);
+	gw_buf_reserve(&b, 10);
+	ck_assert_uint_gt(b.cap, 10);
+	gw_buf_add(&b, "", 0);
+	for (i = 0; b.len + 1 < b.cap - 1; i++)
+		gw_buf_putc(&b, 'a');
+	gw_buf_printf(&b, "%s", "b");
+	ck_assert_uint_eq(b.len + 1, b.cap);
+	gw_buf_printf(&b, "%s", "cd");
+	ck_assert_uint_eq(b.len, (size_t)i + 3);
+	ck_assert_str_eq(b.data + i, "bcd");
+	gw_buf_printf(&b, "%s", "");
+	ck_assert_uint_eq(b.len, (size_t)i + 3);
+	ck_assert_uint_eq(strlen(b.data), b.len);
+	gw_buf_free(&b);
+
 	s = gw_arena_printf(a, "%s-%d", "q", 7);
 	ck_assert_str_eq(s, "q-7");
 	ck_assert_str_eq(gw_arena_strndup(a, "abcdef", 3), "abc");
@@ -430,6 +538,8 @@ util_suite(void)
 	    sizeof(b64) / sizeof(b64[0]));
 	tcase_add_test(tc, base64url_decoding_is_strict);
 	tcase_add_test(tc, sha256_and_hmac_vectors);
+	tcase_add_test(tc, hmac_follows_its_key);
+	tcase_add_test(tc, sha256_parts_hash_their_concatenation);
 	tcase_add_test(tc, ct_equal_compares_every_byte);
 	suite_add_tcase(s, tc);
 
@@ -443,6 +553,7 @@ util_suite(void)
 	tcase_add_loop_test(tc, time_formats_and_parses_rfc3339_utc, 0,
 	    sizeof(times) / sizeof(times[0]));
 	tcase_add_test(tc, time_round_trips);
+	tcase_add_test(tc, time_format_alternates_days);
 	tcase_add_test(tc, time_parse_refuses_other_forms);
 	suite_add_tcase(s, tc);
 
