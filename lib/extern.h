@@ -339,7 +339,6 @@ struct gw_db_ops {
 	int64_t		 (*col_int)(struct gw_stmt *, int);
 	int64_t		 (*changes)(struct gw_stmt *);
 	void		 (*reset)(struct gw_stmt *);
-	enum gw_err	 (*relaxed)(struct gw_db *, int);	/* may be NULL */
 };
 
 struct gw_db {
@@ -371,14 +370,6 @@ void		gw_db_rollback(struct gw_db *);
  * otherwise.
  */
 enum gw_err	gw_db_prepare(struct gw_db *, const char *, struct gw_stmt **);
-/*
- * Relaxed durability for the next autocommit writes (1) or back to the
- * store's full durability (0): a commit may then be lost to a power cut,
- * never to a crashed process.  Only for records whose loss is harmless
- * (a DPoP replay record lives minutes).  A driver without the notion
- * keeps full durability.
- */
-enum gw_err	gw_db_relaxed(struct gw_db *, int);
 void		gw_stmt_bind_text(struct gw_stmt *, int, const char *);
 void		gw_stmt_bind_int(struct gw_stmt *, int, int64_t);
 enum gw_err	gw_stmt_step(struct gw_stmt *, int *row);
@@ -404,6 +395,8 @@ int		gw_schema_latest(void);
 enum gw_err	gw_schema_version(struct gw_db *, int *);
 /* Apply every pending migration, each in its own transaction. */
 enum gw_err	gw_schema_migrate(struct gw_db *, int *from, int *to);
+/* SQLite: the replay records' own file, attached as "dpop". */
+extern const char gw_schema_sqlite_dpop[];
 
 /* ---------------------------------------------------------------- */
 /* gw_store.c: the store handle. */

@@ -146,9 +146,3 @@ gw_stmt_reset(struct gw_stmt *st)
 {
 	GW_DB_OPS(st)->reset(st);
 }
-
-enum gw_err
-gw_db_relaxed(struct gw_db *db, int on)
-{
-	return db->ops->relaxed != NULL ? db->ops->relaxed(db, on) : GW_OK;
-}

@@ -14,9 +14,13 @@
  * the text is compared, never only its address, because callers build
  * some statements (the list filters) in a reused buffer.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -38,6 +42,8 @@ struct gw_db_sqlite {
 	struct gw_stmt		*bucket[GW_DB_SQLITE_NBUCKET];
 	int64_t			 busy_limit_us;	/* store.busy_timeout_ms */
 	int64_t			 busy_since_us;
+	unsigned		 ckpt_main;	/* commits over the limit */
+	unsigned		 ckpt_dpop;
 };
 
 static struct gw_db_sqlite *
@@ -80,6 +86,34 @@ gw_db_sqlite_busy(void *arg, int count)
 	    200)) * 1000;
 	nanosleep(&ts, NULL);
 	return 1;
+}
+
+/*
+ * Checkpoints.  SQLite's own hook tries one after every commit that leaves
+ * the WAL at 1000 frames or more.  While other processes are reading, a
+ * checkpoint cannot start the WAL over, so under a steady stream of
+ * writes from several processes every commit tried again, each try
+ * syncing the WAL (strace of bench/dpop.sh: an fdatasync every five DPoP
+ * requests).  Here a process tries once every GW_DB_SQLITE_CKPT_EVERY of
+ * its commits that find the WAL over the limit.  A passive checkpoint
+ * never waits: what readers still need is copied by a later one.
+ */
+#define GW_DB_SQLITE_CKPT_FRAMES	1000
+#define GW_DB_SQLITE_CKPT_EVERY		64
+
+static int
+gw_db_sqlite_wal_hook(void *arg, sqlite3 *h, const char *name, int nframe)
+{
+	struct gw_db_sqlite	*d = arg;
+	unsigned		*n;
+
+	n = strcmp(name, "main") == 0 ? &d->ckpt_main : &d->ckpt_dpop;
+	if (nframe < GW_DB_SQLITE_CKPT_FRAMES ||
+	    (*n)++ % GW_DB_SQLITE_CKPT_EVERY != 0)
+		return SQLITE_OK;
+	(void)sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+	return SQLITE_OK;
 }
 
 /*
@@ -283,19 +317,6 @@ gw_db_sqlite_reset(struct gw_stmt *st)
 	sqlite3_reset(st->st);
 }
 
-/* In WAL mode, NORMAL syncs at checkpoints only (see gw_db_relaxed). */
-static enum gw_err
-gw_db_sqlite_relaxed(struct gw_db *db, int on)
-{
-	struct gw_db_sqlite	*d = gw_db_sqlite_of(db);
-	int			 rc;
-
-	rc = sqlite3_exec(d->h, on ? "PRAGMA synchronous=NORMAL" :
-	    "PRAGMA synchronous=FULL", NULL, NULL, NULL);
-	return rc == SQLITE_OK ? GW_OK :
-	    gw_db_sqlite_err(d->h, rc, "synchronous");
-}
-
 const struct gw_db_ops gw_db_sqlite_ops = {
 	.dialect = GW_DIALECT_SQLITE,
 	.close = gw_db_sqlite_close,
@@ -311,7 +332,6 @@ const struct gw_db_ops gw_db_sqlite_ops = {
 	.col_int = gw_db_sqlite_col_int,
 	.changes = gw_db_sqlite_changes,
 	.reset = gw_db_sqlite_reset,
-	.relaxed = gw_db_sqlite_relaxed,
 };
 
 /* One PRAGMA that answers with a row: check that the answer is want. */
@@ -339,6 +359,74 @@ gw_db_sqlite_pragma(sqlite3 *h, const char *sql, const char *want,
 out:
 	sqlite3_finalize(st);
 	return ok;
+}
+
+/*
+ * The DPoP replay records live in a file of their own beside the database,
+ * PATH-dpop, attached as "dpop" (docs/storage.md).  Every DPoP request,
+ * GETs included, writes one, and in WAL mode a commit to a file makes
+ * every other connection to that file drop its page cache and its mapping
+ * at its next read (the pager resets when the WAL has changed): beside the
+ * data, each proof would cost every other process its cached pages
+ * (bench/dpop.sh: a DPoP GET took five Bearer ones in CPU).  The file is
+ * synced at checkpoints only (synchronous=NORMAL in WAL mode), which
+ * loses nothing when a process dies and at most the last records when the
+ * machine loses power, for records that matter for minutes; and it is not
+ * mapped, since it changes on nearly every request.
+ */
+static int
+gw_db_sqlite_attach_dpop(sqlite3 *h, const char *path, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	struct stat	 sb, dbsb;
+	char		*fn;
+	size_t		 len = strlen(path) + sizeof("-dpop");
+	int		 rc, mem = strcmp(path, ":memory:") == 0 || *path == '\0';
+
+	if ((fn = malloc(len)) == NULL) {
+		snprintf(err, errlen, "database: out of memory");
+		return 0;
+	}
+	/* An in-memory or temporary database gets one like it. */
+	snprintf(fn, len, "%s%s", path, mem ? "" : "-dpop");
+	if ((rc = sqlite3_prepare_v2(h, "ATTACH DATABASE ? AS dpop", -1, &st,
+	    NULL)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(st, 1, fn, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "database: %s: %s", fn,
+		    sqlite3_errmsg(h));
+		free(fn);
+		return 0;
+	}
+	/*
+	 * Created by root (jobengine-admin migrate, say), the file would be
+	 * root's and the web server's processes could write no record: it
+	 * gets the database file's owner, as SQLite gives its -wal and
+	 * -shm, and before anything is written, so that its own follow.
+	 */
+	if (!mem && geteuid() == 0 && stat(path, &dbsb) == 0 &&
+	    stat(fn, &sb) == 0 && (sb.st_uid != dbsb.st_uid ||
+	    sb.st_gid != dbsb.st_gid) &&
+	    chown(fn, dbsb.st_uid, dbsb.st_gid) == -1)
+		gw_log(GW_LOG_WARN, NULL, "database: cannot give %s the owner "
+		    "of the database: %s", fn, strerror(errno));
+	free(fn);
+	if (!gw_db_sqlite_pragma(h, "PRAGMA dpop.journal_mode=WAL",
+	    mem ? "memory" : "wal", err, errlen))
+		return 0;
+	if ((rc = sqlite3_exec(h, "PRAGMA dpop.synchronous=NORMAL; "
+	    "PRAGMA dpop.mmap_size=0", NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(h, gw_schema_sqlite_dpop, NULL, NULL, NULL)) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "database: %s-dpop: %s", path,
+		    sqlite3_errmsg(h));
+		return 0;
+	}
+	return 1;
 }
 
 enum gw_err
@@ -374,7 +462,6 @@ gw_db_sqlite_open(const struct gw_conf *conf, const char *path,
 	}
 	rc = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	free(fn);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "database: %s: %s", conf->database,
 		    d->h != NULL ? sqlite3_errmsg(d->h) : sqlite3_errstr(rc));
@@ -384,6 +471,7 @@ gw_db_sqlite_open(const struct gw_conf *conf, const char *path,
 	d->busy_limit_us = (int64_t)(conf->busy_timeout_ms > 0 ?
 	    conf->busy_timeout_ms : 0) * 1000;
 	sqlite3_busy_handler(d->h, gw_db_sqlite_busy, d);
+	sqlite3_wal_hook(d->h, gw_db_sqlite_wal_hook, d);
 
 	if (!gw_db_sqlite_pragma(d->h, "PRAGMA journal_mode=WAL", "wal",
 	    err, errlen))
@@ -405,9 +493,13 @@ gw_db_sqlite_open(const struct gw_conf *conf, const char *path,
 		snprintf(err, errlen, "database: %s", sqlite3_errmsg(d->h));
 		goto fail;
 	}
+	if (!gw_db_sqlite_attach_dpop(d->h, path, err, errlen))
+		goto fail;
+	free(fn);
 	*dbp = &d->db;
 	return GW_OK;
 fail:
+	free(fn);
 	sqlite3_close(d->h);
 	free(d);
 	return GW_ERR_UNAVAILABLE;

@@ -12,14 +12,10 @@
  * committed, and seen by every other process, before the request does
  * anything.
  *
- * The commit is made with relaxed durability (gw_db_relaxed; with SQLite,
- * synchronous=NORMAL instead of the store's FULL: in WAL mode that skips
- * the fsync of each commit, the WAL being synced at checkpoints), which
- * loses nothing when a process dies, only the last commits when the
- * machine loses power.  For a record that
- * matters for 3 minutes, that is the right price: with an fsync per GET a
- * DPoP request costs five Bearer ones (bench/dpop.sh).  PostgreSQL keeps
- * its synchronous commit; concurrent commits share one flush there.
+ * With SQLite the table lives in a file of its own, synced at checkpoints
+ * only (gw_db_sqlite.c: every DPoP GET writes a record, and a write to the
+ * data's file would reset every other process's page cache).  PostgreSQL
+ * keeps its synchronous commit; concurrent commits share one flush there.
  */
 #include <stdlib.h>
 
@@ -66,7 +62,7 @@ gw_store_dpop_record(struct gw_store *s, const char *jkt, const char *jti,
 	struct gw_stmt	*st;
 	enum gw_err	 e;
 	int64_t		 n = 0;
-	int		 row, lazy;
+	int		 row;
 
 	if ((e = gw_db_prepare(s->db, GW_STORE_DPOP_INSERT, &st)) != GW_OK)
 		return e;
@@ -74,16 +70,9 @@ gw_store_dpop_record(struct gw_store *s, const char *jkt, const char *jti,
 	gw_stmt_bind_text(st, 2, jti);
 	gw_stmt_bind_int(st, 3, expires);
 	gw_stmt_bind_int(st, 4, now);
-	lazy = !s->db->in_txn && gw_db_relaxed(s->db, 1) == GW_OK;
 	if ((e = gw_stmt_step(st, &row)) == GW_OK)
 		n = gw_stmt_changes(st);
 	gw_stmt_reset(st);
-	if (lazy && gw_db_relaxed(s->db, 0) != GW_OK) {
-		/* Every later write would lose its durability: stop. */
-		gw_log(GW_LOG_ERROR, NULL, "store: cannot restore full "
-		    "durability");
-		abort();
-	}
 	if (e != GW_OK)
 		return e;
 	if (n == 0)

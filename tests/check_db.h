@@ -72,7 +72,8 @@ test_store_begin(struct gw_conf *c, const char *name)
 static void
 test_store_end(void)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal",
+	    "-dpop", "-dpop-wal", "-dpop-shm", "-dpop-journal" };
 	char	 fn[160];
 	size_t	 i;
 

@@ -8,10 +8,12 @@
  * with the exact reason; the request tests go through gw_auth_request with
  * a real SQLite store.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1106,6 +1108,77 @@ START_TEST(store_unavailable_is_refused)
 }
 END_TEST
 
+/*
+ * SQLite: the record goes to the replay file beside the database, never to
+ * the data's file, so that the other processes keep their page caches
+ * (gw_db_sqlite.c).  PRAGMA data_version, read on another connection,
+ * changes with every commit another connection makes to that file.
+ */
+START_TEST(sqlite_record_leaves_the_data_file_alone)
+{
+	const char	*tok = mint(jkt_of(ec));
+	struct gw_store	*other;
+	char		 err[256], fn[160];
+	int64_t		 data, dpop;
+
+	if (pg)
+		return;
+	ck_assert_int_eq(gw_store_open(&app.conf, &other, err, sizeof(err)),
+	    GW_OK);
+	data = count(other, "PRAGMA main.data_version");
+	dpop = count(other, "PRAGMA dpop.data_version");
+	ck_assert_int_eq(auth_with(&app, "DPoP", tok,
+	    P1(proof(&(struct pf){ .tok = tok }))), GW_OK);
+	ck_assert_int_eq(count(other, "PRAGMA main.data_version"), data);
+	ck_assert_int_ne(count(other, "PRAGMA dpop.data_version"), dpop);
+	ck_assert_int_eq(count(other, "SELECT count(*) FROM dpop_replay"), 1);
+	gw_store_close(other);
+	snprintf(fn, sizeof(fn), "%s/gw.db-dpop", test_dir);
+	ck_assert_int_eq(access(fn, F_OK), 0);
+}
+END_TEST
+
+/*
+ * As root (CI runs as root), a replay file the store creates belongs to
+ * the database file's owner, or the web server's processes could not
+ * write it after `jobengine-admin migrate` ran as root.  Its own -wal and
+ * -shm follow it.
+ */
+START_TEST(sqlite_replay_file_belongs_to_the_database_owner)
+{
+	static const char *const sfx[] = { "", "-dpop", "-dpop-wal",
+	    "-dpop-shm" };
+	struct gw_conf	 c = app.conf;
+	struct gw_db	*db;
+	struct stat	 sb;
+	char		 err[256], fn[160], url[180];
+	size_t		 i;
+	int		 fd;
+
+	if (pg || geteuid() != 0)
+		return;
+	snprintf(fn, sizeof(fn), "%s/own.db", test_dir);
+	ck_assert_int_ge(fd = open(fn, O_CREAT | O_WRONLY, 0600), 0);
+	ck_assert_int_eq(fchown(fd, 65534, 65534), 0);
+	close(fd);
+	snprintf(url, sizeof(url), "sqlite:%s", fn);
+	c.database = url;
+	ck_assert_msg(gw_db_open(&c, &db, err, sizeof(err)) == GW_OK, "%s",
+	    err);
+	for (i = 1; i < 4; i++) {
+		snprintf(fn, sizeof(fn), "%s/own.db%s", test_dir, sfx[i]);
+		ck_assert_int_eq(stat(fn, &sb), 0);
+		ck_assert_int_eq(sb.st_uid, 65534);
+		ck_assert_int_eq(sb.st_gid, 65534);
+	}
+	gw_db_close(db);
+	for (i = 0; i < 4; i++) {
+		snprintf(fn, sizeof(fn), "%s/own.db%s", test_dir, sfx[i]);
+		unlink(fn);
+	}
+}
+END_TEST
+
 /* SPEC §3 and §8: the challenges and the 503. */
 START_TEST(errors_and_challenges)
 {
@@ -1260,6 +1333,8 @@ dpop_suite(void)
 	tcase_add_test(tc, replay_to_a_second_process_is_refused);
 	tcase_add_test(tc, replay_to_a_second_server_is_refused);
 	tcase_add_test(tc, store_unavailable_is_refused);
+	tcase_add_test(tc, sqlite_record_leaves_the_data_file_alone);
+	tcase_add_test(tc, sqlite_replay_file_belongs_to_the_database_owner);
 	tcase_add_test(tc, errors_and_challenges);
 	tcase_add_test(tc, expired_record_does_not_block_its_jti);
 	tcase_add_test(tc, expired_records_are_purged_by_index);
