@@ -526,6 +526,8 @@ LoadModule alias_module {mods}/mod_alias.so
 {user}
 PidFile "{dir}/httpd.pid"
 DefaultRuntimeDir "{dir}"
+# File locks by default, as an operator may choose: the shipped mod_fcgid
+# configuration must not depend on the default (fcgid_file_locks).
 Mutex file:{dir} default
 ErrorLog "{dir}/error.log"
 LogLevel info
@@ -635,6 +637,33 @@ class ProxyFcgi(Apache):
             except ProcessLookupError:
                 pass
         return pids, wait_gone(pids, 10)
+
+
+def fcgid_file_locks(front):
+    """The fcntl lock files of mod_fcgid's mutexes that the server's
+    processes hold open.  APACHE_BASE makes file locks the default
+    (Mutex file:), as an operator may; fcntl(2) locks belong to a process,
+    not a thread, so under the threaded MPM the kernel reports false
+    deadlocks (EDEADLK) between Apache children, and mod_fcgid answers a
+    failed lock of its process table or spawn pipe by exiting the child
+    (fcgid_proctbl_unix.c, fcgid_pm_unix.c), dropping every connection
+    the child holds.  The shipped configuration must name other
+    mechanisms for "fcgid-proctbl" and "fcgid-pipe"."""
+    found = set()
+    for pid in descendants(front.proc.pid) | {front.proc.pid}:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            name = os.path.basename(target)
+            if name.startswith(("fcgid-proctbl.", "fcgid-pipe.")):
+                found.add(target)
+    return found
 
 
 # ---------------------------------------------------------------- the table
@@ -993,6 +1022,10 @@ def main():
                          if "AH01630" in l and READY_PATH not in l]
                 report(front.name, "no AH01630 (PATH_TRANSLATED) noise in the error log",
                        not noise, "".join(noise[:3]))
+                locks = fcgid_file_locks(front)
+                report(front.name, "mod_fcgid's mutexes are not file locks, although "
+                       "this server's default Mutex is (false EDEADLK exits a child)",
+                       not locks, "open lock files: %s" % sorted(locks)[:4])
             pids, left = front.stop()
             report(front.name, "SIGTERM stops the server (exit status %s) and its "
                    "%d program processes" % (front.proc.returncode, len(pids)),
