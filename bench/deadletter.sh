@@ -19,81 +19,29 @@
 # Needs a build in build/ (./dev build).  Environment: BUILD (build dir),
 # PORT (18491), ENTRIES (100000), JOBS_SMALL (10000), JOBS (1000000),
 # REPLAY (1000), CONNS (32), DURATION (10s), WARMUP (3s), PROCS (4).
+# SQLite only (it writes its rows with Python's sqlite3): no --database
+# flag.  The shared set-up is in bench/lib.sh.
 
 set -euo pipefail
 
-cd "$(dirname "$(readlink -f "$0")")/.."
-ROOT=$PWD
-BUILD=${BUILD:-$ROOT/build}
 PORT=${PORT:-18491}
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 ENTRIES=${ENTRIES:-100000}
 JOBS_SMALL=${JOBS_SMALL:-10000}
 JOBS=${JOBS:-1000000}
 REPLAY=${REPLAY:-1000}
-CONNS=${CONNS:-32}
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-3s}
-PROCS=${PROCS:-4}
 ROUTE_LIMIT=1000
-TENANT=bench
-KID=bench-1
 
-die()
-{
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
-
-for t in lighttpd wrk curl python3 openssl awk; do
-	command -v "$t" >/dev/null || die "needs $t (./dev test installs it)"
-done
-[ -x "$BUILD/cgi-bin/jobengine-deadletter" ] &&
-    [ -x "$BUILD/cgi-bin/jobengine-jobs" ] &&
-    [ -x "$BUILD/admin/jobengine-admin" ] ||
-    die "no programs in $BUILD: run ./dev build first"
+bench_init jobengine-bench "$@"
+bench_need lighttpd wrk curl python3 openssl awk \
+    jobengine-deadletter jobengine-jobs jobengine-admin
 (( JOBS > JOBS_SMALL )) || die "JOBS must be larger than JOBS_SMALL"
-
-T=$(mktemp -d /tmp/jobengine-bench.XXXXXX)
-lpid=
-
-cleanup()
-{
-	if [ -n "$lpid" ] && kill -0 "$lpid" 2>/dev/null; then
-		kill "$lpid"
-		wait "$lpid" || true
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-admin()
-{
-	"$BUILD/admin/jobengine-admin" "$@"
-}
-
-step()
-{
-	printf '== %s\n' "$*"
-}
 
 # ---------------------------------------------------------------- setup
 
 step "setup in $T"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-    -out "$T/authority.pem" 2>/dev/null
-admin jwks --key "$T/authority.pem" --kid "$KID" > "$T/jwks.json"
-head -c 32 /dev/urandom > "$T/server.key"
-cat > "$T/gateway.conf" <<EOF
-database = sqlite:$T/gateway.db
-server.public_base_url = http://127.0.0.1:$PORT
-server.key_file = $T/server.key
-auth.issuer = https://authority.local
-auth.audiences = stellaops-gateway
-auth.jwks_file = $T/jwks.json
-log.level = warn
-EOF
-admin -c "$T/gateway.conf" migrate
+bench_keys
+bench_config "sqlite:$T/gateway.db"
 
 # write_rows KIND FROM TO: rows FROM..TO-1 of the tenant, straight into the
 # store in one transaction (as a direct writer: '' for no project, 0/1,
@@ -145,72 +93,22 @@ step "writing $ENTRIES deadletter entries and $JOBS_SMALL jobs"
 time write_rows deadletter 0 "$ENTRIES"
 time write_rows jobs 0 "$JOBS_SMALL"
 
-tok=$(admin -c "$T/gateway.conf" token --key "$T/authority.pem" --kid "$KID" \
-    --tenant "$TENANT" --scope "orch:read orch:operate orch:backfill" \
-    --sub bench --ttl 7200)
+tok=$(bench_token --scope "orch:read orch:operate orch:backfill" --ttl 7200)
 
 # ---------------------------------------------------------------- server
 
-mkdir -p "$T/www" "$T/run"
-cat > "$T/lighttpd.conf" <<EOF
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.document-root = "$T/www"
-server.errorlog = "$T/error.log"
-server.max-keep-alive-requests = 100000
-var.jobengine_libexec = "$BUILD/cgi-bin"
-var.jobengine_config = "$T/gateway.conf"
-var.jobengine_sockdir = "$T/run"
-var.jobengine_procs = $PROCS
-include "$ROOT/apache-conf/lighttpd-jobengine.conf"
-EOF
-lighttpd -tt -f "$T/lighttpd.conf"
-lighttpd -D -f "$T/lighttpd.conf" >> "$T/error.log" 2>&1 &
-lpid=$!
-for _ in $(seq 50); do
-	curl -s -o /dev/null "http://127.0.0.1:$PORT/jobengine/healthz" && break
-	kill -0 "$lpid" 2>/dev/null || { cat "$T/error.log" >&2; die "lighttpd died"; }
-	sleep 0.1
-done
-sleep 0.5
-# Another server on the port would answer the health check for us.
-kill -0 "$lpid" 2>/dev/null || { cat "$T/error.log" >&2; die "lighttpd died"; }
+bench_lighttpd_start
 base=http://127.0.0.1:$PORT
-
-get()
-{
-	local code
-
-	code=$(curl -s -o "$2" -w '%{http_code}' \
-	    -H "Authorization: Bearer $tok" -H "X-Stella-Tenant: $TENANT" "$1")
-	[ "$code" = 200 ] || { head -c 2000 "$2" >&2; die "GET $1: $code"; }
-}
 
 # load NAME URL: wrk at $CONNS connections after a warm-up; leaves
 # "reqs p50 p99" (ms) in $T/NAME.res.
 load()
 {
-	local name=$1 url=$2 out=$T/$1.wrk
-
-	step "wrk $name"
-	get "$url" "$T/$name.json"
-	wrk -t2 -c"$CONNS" -d"$WARMUP" -H "Authorization: Bearer $tok" \
-	    -H "X-Stella-Tenant: $TENANT" "$url" > /dev/null
-	wrk -t2 -c"$CONNS" -d"$DURATION" --latency --timeout 30s \
-	    -H "Authorization: Bearer $tok" -H "X-Stella-Tenant: $TENANT" \
-	    "$url" > "$out"
-	grep -q 'Non-2xx or 3xx' "$out" && { cat "$out"; die "$name: non-2xx"; }
-	awk '
-	function ms(v) {
-		if (v ~ /us$/) return v / 1000
-		if (v ~ /ms$/) return v + 0
-		if (v ~ /s$/) return v * 1000
-		return v
-	}
-	$1 == "Requests/sec:" { r = $2 }
-	$1 == "50%" { p50 = ms($2) }
-	$1 == "99%" { p99 = ms($2) }
-	END { printf "%s %s %s\n", r, p50, p99 }' "$out" > "$T/$name.res"
+	bench_get "$2" "$T/$1.json"
+	bench_wrk "$1" "$2" --timeout 30s
+	grep -q 'Non-2xx or 3xx' "$T/$1.wrk" &&
+	    { cat "$T/$1.wrk"; die "$1: non-2xx"; }
+	bench_res "$1"
 }
 
 load jobs-small "$base/jobengine/jobs/summary"
@@ -219,7 +117,7 @@ load summary-small "$base/jobengine/deadletter/summary?limit=50"
 
 step "growing the tenant to $JOBS jobs"
 time write_rows jobs "$JOBS_SMALL" "$JOBS"
-get "$base/jobengine/jobs/summary" "$T/jobs-check.json"
+bench_get "$base/jobengine/jobs/summary" "$T/jobs-check.json"
 python3 -c 'import json, sys
 t = json.load(open(sys.argv[1]))["total"]
 assert t == int(sys.argv[2]), "summary total %d, want %s" % (t, sys.argv[2])

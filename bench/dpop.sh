@@ -8,61 +8,20 @@
 # Needs a build in build/ with tests/mint_dpop (./dev build, then
 # make tests/mint_dpop in the build dir).  Environment: BUILD (build dir),
 # PORT (18481), ROWS (1000), CONNS (32), DURATION (10s), WARMUP (3s),
-# PROCS (4).
+# PROCS (4).  SQLite only (it reads and empties the replay records with
+# sqlite3): no --database flag.  The shared set-up is in bench/lib.sh.
 
 set -euo pipefail
 
-cd "$(dirname "$(readlink -f "$0")")/.."
-ROOT=$PWD
-BUILD=${BUILD:-$ROOT/build}
 PORT=${PORT:-18481}
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 ROWS=${ROWS:-1000}
-CONNS=${CONNS:-32}
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-3s}
-PROCS=${PROCS:-4}
 LIMIT=50
-TENANT=bench
-KID=bench-1
 THREADS=2
 
-die()
-{
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
-
-for t in lighttpd wrk curl openssl awk sqlite3; do
-	command -v "$t" >/dev/null || die "needs $t (./dev test installs it)"
-done
-[ -x "$BUILD/cgi-bin/jobengine-sources" ] && [ -x "$BUILD/admin/jobengine-admin" ] ||
-    die "no programs in $BUILD: run ./dev build first"
-[ -x "$BUILD/tests/mint_dpop" ] ||
-    die "no $BUILD/tests/mint_dpop: run make tests/mint_dpop in $BUILD"
-
-T=$(mktemp -d /tmp/jobengine-bench-dpop.XXXXXX)
-lpid=
-
-cleanup()
-{
-	if [ -n "$lpid" ] && kill -0 "$lpid" 2>/dev/null; then
-		kill "$lpid"
-		wait "$lpid" || true
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-admin()
-{
-	"$BUILD/admin/jobengine-admin" "$@"
-}
-
-step()
-{
-	printf '== %s\n' "$*"
-}
+bench_init jobengine-bench-dpop "$@"
+bench_need lighttpd wrk curl openssl awk sqlite3 \
+    jobengine-sources jobengine-admin tests/mint_dpop
 
 secs()
 {
@@ -76,23 +35,11 @@ secs()
 # ---------------------------------------------------------------- setup
 
 step "setup in $T"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-    -out "$T/authority.pem" 2>/dev/null
+bench_keys
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -out "$T/client.pem" 2>/dev/null
-admin jwks --key "$T/authority.pem" --kid "$KID" > "$T/jwks.json"
-head -c 32 /dev/urandom > "$T/server.key"
 base=http://127.0.0.1:$PORT
-cat > "$T/gateway.conf" <<EOF
-database = sqlite:$T/gateway.db
-server.public_base_url = $base
-server.key_file = $T/server.key
-auth.issuer = https://authority.local
-auth.audiences = stellaops-gateway
-auth.jwks_file = $T/jwks.json
-log.level = warn
-EOF
-admin -c "$T/gateway.conf" migrate
+bench_config "sqlite:$T/gateway.db"
 
 awk -v n="$ROWS" -v t="$TENANT" 'BEGIN {
 	for (i = 0; i < n; i++)
@@ -106,11 +53,8 @@ awk -v n="$ROWS" -v t="$TENANT" 'BEGIN {
 admin -c "$T/gateway.conf" import "$T/sources.ndjson" >/dev/null
 
 jkt=$("$BUILD/tests/mint_dpop" -j "$T/client.pem")
-bearer=$(admin -c "$T/gateway.conf" token --key "$T/authority.pem" \
-    --kid "$KID" --tenant "$TENANT" --scope orch:read --sub bench --ttl 3600)
-bound=$(admin -c "$T/gateway.conf" token --key "$T/authority.pem" \
-    --kid "$KID" --tenant "$TENANT" --scope orch:read --sub bench --ttl 3600 \
-    --cnf-jkt "$jkt")
+bearer=$(bench_token --scope orch:read --ttl 3600)
+bound=$(bench_token --scope orch:read --ttl 3600 --cnf-jkt "$jkt")
 url="$base/jobengine/sources?limit=$LIMIT"
 htu="$base/jobengine/sources"
 
@@ -152,29 +96,7 @@ EOF
 
 # ---------------------------------------------------------------- server
 
-mkdir -p "$T/www" "$T/run"
-cat > "$T/lighttpd.conf" <<EOF
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.document-root = "$T/www"
-server.errorlog = "$T/error.log"
-server.max-keep-alive-requests = 100000
-server.modules = ( "mod_fastcgi" )
-
-var.jobengine_libexec = "$BUILD/cgi-bin"
-var.jobengine_config = "$T/gateway.conf"
-var.jobengine_sockdir = "$T/run"
-var.jobengine_procs = $PROCS
-include "$ROOT/apache-conf/lighttpd-jobengine.conf"
-EOF
-lighttpd -tt -f "$T/lighttpd.conf"
-lighttpd -D -f "$T/lighttpd.conf" >> "$T/error.log" 2>&1 &
-lpid=$!
-for _ in $(seq 50); do
-	curl -s -o /dev/null "$base/jobengine/healthz" && break
-	kill -0 "$lpid" 2>/dev/null || { cat "$T/error.log" >&2; die "lighttpd died"; }
-	sleep 0.1
-done
+bench_lighttpd_start
 
 # Both schemes must answer 200 before any load.
 code=$(curl -s -o "$T/bearer.json" -w '%{http_code}' \
@@ -200,17 +122,7 @@ res()
 	if grep -q 'Non-2xx or 3xx' "$T/$1.wrk"; then
 		die "$1: wrk saw non-2xx responses"
 	fi
-	awk '
-	function ms(v) {
-		if (v ~ /us$/) return v / 1000
-		if (v ~ /ms$/) return v + 0
-		if (v ~ /s$/) return v * 1000
-		return v
-	}
-	$1 == "Requests/sec:" { r = $2 }
-	$1 == "50%" { p50 = ms($2) }
-	$1 == "99%" { p99 = ms($2) }
-	END { printf "%s %s %s\n", r, p50, p99 }' "$T/$1.wrk" > "$T/$1.res"
+	bench_res "$1"
 }
 
 step "wrk Bearer"
@@ -235,7 +147,10 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 awk -v n="$n" -v a="$t0" -v b="$t1" \
     'BEGIN { printf "%d proofs in %.1f s\n", n, b - a }'
-sqlite3 "$T/gateway.db" "DELETE FROM dpop_replay"
+# The replay records live in a file of their own beside the database
+# (docs/storage.md).
+replay_db=$T/gateway.db-dpop
+sqlite3 "$replay_db" "DELETE FROM dpop_replay"
 
 step "wrk DPoP"
 DPOP_PROOFS=$T/proofs DPOP_THREADS=$THREADS \
@@ -243,11 +158,9 @@ DPOP_PROOFS=$T/proofs DPOP_THREADS=$THREADS \
     --latency -s "$T/dpop.lua" -H "Authorization: DPoP $bound" \
     -H "X-Stella-Tenant: $TENANT" "$url" > "$T/dpop.wrk"
 res dpop
-records=$(sqlite3 "$T/gateway.db" "SELECT count(*) FROM dpop_replay")
+records=$(sqlite3 "$replay_db" "SELECT count(*) FROM dpop_replay")
 done_reqs=$(awk '/requests in/ { print $1 }' "$T/dpop.wrk")
-kill "$lpid"
-wait "$lpid" || true
-lpid=
+bench_lighttpd_stop
 
 # ---------------------------------------------------------------- report
 
