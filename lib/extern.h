@@ -424,6 +424,9 @@ const char	*gw_store_sources_sql(const struct gw_source_filter *,
 /* The text of the quotas list query (see gw_store_sources_sql). */
 const char	*gw_store_quotas_sql(const struct gw_quota_filter *,
 		    int keyset, char *buf, size_t);
+/* The summary's admitted-last-hour statements, without and with a
+ * project (for the plan tests). */
+extern const char *const gw_store_quota_admitted_sql[2];
 
 /* ---------------------------------------------------------------- */
 /* gw_import.c: NDJSON import (SPEC §13), all or nothing per file. */

@@ -838,18 +838,61 @@ START_TEST(test_quota_summary_follows_job_changes)
 }
 END_TEST
 
+/*
+ * Admitted counts are fetched for 16 job types per statement: 37 quotas
+ * over 35 types, with and without projects, each get their own count.
+ */
+START_TEST(test_quota_summary_admitted_over_many_job_types)
+{
+	struct gw_store		*s = open_migrated();
+	struct gw_quota_load	*rows;
+	char			 id[16], type[16];
+	size_t			 i, n;
+
+	ck_assert_int_eq(gw_db_begin(s->db, 1), GW_OK);
+	for (i = 0; i < 35; i++) {
+		snprintf(id, sizeof(id), "q%02zu", i);
+		snprintf(type, sizeof(type), "t.%02zu", i);
+		add_quota(s, id, "acme", NULL, type, 100, 1000, 10, 0);
+		/* i recent starts, one old one, and i in another project. */
+		add_jobs(s, "acme", NULL, type, "succeeded", (int)i, NOW - 60);
+		add_jobs(s, "acme", NULL, type, "succeeded", 1, NOW - 4000);
+		add_jobs(s, "acme", "p1", type, "running", (int)i, NOW - 60);
+	}
+	add_quota(s, "r1", "acme", "p1", "t.03", 100, 1000, 10, 0);
+	add_quota(s, "r2", "acme", "p1", "t.33", 100, 1000, 10, 0);
+	ck_assert_int_eq(gw_db_commit(s->db), GW_OK);
+
+	ck_assert_int_eq(gw_store_quota_summary(s, arena, "acme", NULL, NOW,
+	    &rows, &n), GW_OK);
+	ck_assert_uint_eq(n, 37);
+	for (i = 0; i < n; i++) {
+		const struct gw_quota	*q = &rows[i].q;
+		int64_t			 k = atoi(q->job_type + 2);
+
+		ck_assert_msg(rows[i].admitted_last_hour ==
+		    (q->project_id == NULL ? 2 * k : k), "%s: %lld",
+		    q->quota_id, (long long)rows[i].admitted_last_hour);
+	}
+	ck_assert_int_eq(gw_store_quota_summary(s, arena, "acme", "p1", NOW,
+	    &rows, &n), GW_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(rows[0].admitted_last_hour, 3);
+	ck_assert_int_eq(rows[1].admitted_last_hour, 33);
+	gw_store_close(s);
+}
+END_TEST
+
 /* The summary's queries are index searches, never a scan of jobs. */
 START_TEST(test_quota_summary_plans_read_indexes_not_jobs)
 {
-	static const struct {
+	const struct {
 		const char	*sql, *want;
 	} t[] = {
-		{ "SELECT count(*) FROM jobs WHERE tenant_id = ? AND "
-		  "job_type = ? AND started_at > ?",
+		{ gw_store_quota_admitted_sql[0],
 		  "SEARCH jobs USING COVERING INDEX jobs_tenant_type_started "
 		  "(tenant_id=? AND job_type=? AND started_at>?)" },
-		{ "SELECT count(*) FROM jobs WHERE tenant_id = ? AND "
-		  "job_type = ? AND project_id = ? AND started_at > ?",
+		{ gw_store_quota_admitted_sql[1],
 		  "SEARCH jobs USING COVERING INDEX "
 		  "jobs_tenant_type_project_started (tenant_id=? AND "
 		  "job_type=? AND project_id=? AND started_at>?)" },
@@ -1081,6 +1124,7 @@ quotas_suite(void)
 	    test_quota_summary_elevated_from_exactly_four_fifths);
 	tcase_add_test(tc, test_quota_summary_honours_project_and_tenant);
 	tcase_add_test(tc, test_quota_summary_follows_job_changes);
+	tcase_add_test(tc, test_quota_summary_admitted_over_many_job_types);
 	tcase_add_test(tc, test_body_types_are_checked_never_coerced);
 	tcase_add_test(tc, test_body_good_values_are_read);
 	tcase_add_test(tc, test_job_type_syntax);
