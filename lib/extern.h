@@ -413,6 +413,12 @@ enum gw_err	gw_store_open(const struct gw_conf *, struct gw_store **,
 		    char *err, size_t errlen);
 enum gw_err	gw_store_check(struct gw_store *, char *err, size_t errlen);
 void		gw_store_close(struct gw_store *);
+/* One page of a list query (limit + 1 bound last), a row per fill. */
+typedef void	(*gw_store_fill_fn)(struct gw_stmt *, struct gw_arena *,
+		    void *);
+enum gw_err	gw_store_page_rows(struct gw_stmt *, struct gw_arena *,
+		    int limit, size_t size, gw_store_fill_fn, void **rowsp,
+		    size_t *nrowsp, int *more);
 /* The text of the sources list query for a filter, first page (keyset 0)
  * or a later one; exposed so the tests can EXPLAIN it. */
 const char	*gw_store_sources_sql(const struct gw_source_filter *,

@@ -154,17 +154,54 @@ gw_store_sources_sql(const struct gw_source_filter *f, int keyset,
 	return buf;
 }
 
+/* gw_store_source_row as gw_store_page_rows fills a row. */
+static void
+source_fill(struct gw_stmt *st, struct gw_arena *a, void *row)
+{
+	gw_store_source_row(st, a, row);
+}
+
+/*
+ * The rows of one page.  st's last binding is limit + 1: one row more than
+ * asked tells whether a next page exists (*more).  Each row is filled
+ * into an arena array of limit elements of size bytes; st is reset.
+ */
+enum gw_err
+gw_store_page_rows(struct gw_stmt *st, struct gw_arena *a, int limit,
+    size_t size, gw_store_fill_fn fill, void **rowsp, size_t *nrowsp,
+    int *more)
+{
+	char		*rows;
+	size_t		 n = 0;
+	enum gw_err	 e;
+	int		 row;
+
+	rows = gw_arena_alloc(a, size * (size_t)(limit + 1));
+	while ((e = gw_stmt_step(st, &row)) == GW_OK && row) {
+		if (n == (size_t)limit) {
+			*more = 1;
+			break;
+		}
+		fill(st, a, rows + size * n++);
+	}
+	gw_stmt_reset(st);
+	if (e != GW_OK)
+		return e;
+	*rowsp = rows;
+	*nrowsp = n;
+	return GW_OK;
+}
+
 enum gw_err
 gw_store_sources_list(struct gw_store *s, struct gw_arena *a,
     const struct gw_source_filter *f, const struct gw_page *page,
     struct gw_source **rowsp, size_t *nrowsp, int *more)
 {
-	struct gw_source	*rows;
 	struct gw_stmt		*st;
+	void			*rows;
 	char			 sql[512];
 	enum gw_err		 e;
-	size_t			 n = 0;
-	int			 i = 1, row, keyset = page->nkey >= 2;
+	int			 i = 1, keyset = page->nkey >= 2;
 
 	*rowsp = NULL;
 	*nrowsp = 0;
@@ -186,20 +223,10 @@ gw_store_sources_list(struct gw_store *s, struct gw_arena *a,
 	/* One row more than asked tells whether a next page exists. */
 	gw_stmt_bind_int(st, i++, page->limit + 1);
 
-	rows = gw_arena_alloc(a, sizeof(*rows) * (page->limit + 1));
-	while ((e = gw_stmt_step(st, &row)) == GW_OK && row) {
-		if (n == (size_t)page->limit) {
-			*more = 1;
-			break;
-		}
-		gw_store_source_row(st, a, &rows[n++]);
-	}
-	gw_stmt_reset(st);
-	if (e != GW_OK)
-		return e;
-	*rowsp = rows;
-	*nrowsp = n;
-	return GW_OK;
+	if ((e = gw_store_page_rows(st, a, page->limit, sizeof(**rowsp),
+	    source_fill, &rows, nrowsp, more)) == GW_OK)
+		*rowsp = rows;
+	return e;
 }
 
 enum gw_err

@@ -62,19 +62,25 @@ gw_store_audit_item(struct gw_stmt *st, struct gw_arena *a,
 	r->hash = gw_stmt_dup(st, 15, a);
 }
 
+/* gw_store_audit_item as gw_store_page_rows fills a row. */
+static void
+audit_fill(struct gw_stmt *st, struct gw_arena *a, void *row)
+{
+	gw_store_audit_item(st, a, row);
+}
+
 enum gw_err
 gw_store_audit_list(struct gw_store *s, struct gw_arena *a,
     const struct gw_audit_filter *f, const struct gw_page *page,
     struct gw_audit_item **rowsp, size_t *nrowsp, int *more)
 {
-	struct gw_audit_item	*rows;
 	struct gw_stmt		*st;
+	void			*rows;
 	const char		*errstr;
 	char			 sql[640];
 	long long		 seq = 0;
 	enum gw_err		 e;
-	size_t			 n = 0;
-	int			 i = 1, row, keyset = page->nkey >= 1;
+	int			 i = 1, keyset = page->nkey >= 1;
 
 	*rowsp = NULL;
 	*nrowsp = 0;
@@ -102,20 +108,10 @@ gw_store_audit_list(struct gw_store *s, struct gw_arena *a,
 		gw_stmt_bind_int(st, i++, seq);
 	gw_stmt_bind_int(st, i++, page->limit + 1);
 
-	rows = gw_arena_alloc(a, sizeof(*rows) * (page->limit + 1));
-	while ((e = gw_stmt_step(st, &row)) == GW_OK && row) {
-		if (n == (size_t)page->limit) {
-			*more = 1;
-			break;
-		}
-		gw_store_audit_item(st, a, &rows[n++]);
-	}
-	gw_stmt_reset(st);
-	if (e != GW_OK)
-		return e;
-	*rowsp = rows;
-	*nrowsp = n;
-	return GW_OK;
+	if ((e = gw_store_page_rows(st, a, page->limit, sizeof(**rowsp),
+	    audit_fill, &rows, nrowsp, more)) == GW_OK)
+		*rowsp = rows;
+	return e;
 }
 
 /* ---------------------------------------------------------------- */

@@ -107,17 +107,23 @@ gw_store_quotas_sql(const struct gw_quota_filter *f, int keyset, char *buf,
 	return buf;
 }
 
+/* gw_store_quota_row as gw_store_page_rows fills a row. */
+static void
+quota_fill(struct gw_stmt *st, struct gw_arena *a, void *row)
+{
+	gw_store_quota_row(st, a, row);
+}
+
 enum gw_err
 gw_store_quotas_list(struct gw_store *s, struct gw_arena *a,
     const struct gw_quota_filter *f, const struct gw_page *page,
     struct gw_quota **rowsp, size_t *nrowsp, int *more)
 {
-	struct gw_quota	*rows;
 	struct gw_stmt	*st;
+	void		*rows;
 	char		 sql[640];
 	enum gw_err	 e;
-	size_t		 n = 0;
-	int		 i = 1, row, keyset = page->nkey >= 2;
+	int		 i = 1, keyset = page->nkey >= 2;
 
 	*rowsp = NULL;
 	*nrowsp = 0;
@@ -139,20 +145,10 @@ gw_store_quotas_list(struct gw_store *s, struct gw_arena *a,
 	/* One row more than asked tells whether a next page exists. */
 	gw_stmt_bind_int(st, i++, page->limit + 1);
 
-	rows = gw_arena_alloc(a, sizeof(*rows) * (page->limit + 1));
-	while ((e = gw_stmt_step(st, &row)) == GW_OK && row) {
-		if (n == (size_t)page->limit) {
-			*more = 1;
-			break;
-		}
-		gw_store_quota_row(st, a, &rows[n++]);
-	}
-	gw_stmt_reset(st);
-	if (e != GW_OK)
-		return e;
-	*rowsp = rows;
-	*nrowsp = n;
-	return GW_OK;
+	if ((e = gw_store_page_rows(st, a, page->limit, sizeof(**rowsp),
+	    quota_fill, &rows, nrowsp, more)) == GW_OK)
+		*rowsp = rows;
+	return e;
 }
 
 enum gw_err
