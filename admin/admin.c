@@ -21,6 +21,7 @@ usage(void)
 	    "       jobengine-admin [-c config] import file\n"
 	    "       jobengine-admin [-c config] config check\n"
 	    "       jobengine-admin [-c config] audit verify [--tenant tenant]\n"
+	    "       jobengine-admin [-c config] dpop status\n"
 	    "       jobengine-admin [-c config] token --key pem [--kid kid] "
 	    "[--alg alg] [--typ typ]\n"
 	    "           [--iss issuer] [--sub subject] [--tenant tenant] "
@@ -68,6 +69,14 @@ cmd_audit(int argc, char *argv[])
 	if (strcmp(argv[1], "verify") != 0)
 		usage();
 	return gw_admin_audit_verify(config, tenant);
+}
+
+static int
+cmd_dpop(int argc, char *argv[])
+{
+	if (argc != 2 || strcmp(argv[1], "status") != 0)
+		usage();
+	return gw_admin_dpop_status(config);
 }
 
 enum {
@@ -191,6 +200,7 @@ static const struct {
 	{ "import", cmd_import },
 	{ "config", cmd_config },
 	{ "audit", cmd_audit },
+	{ "dpop", cmd_dpop },
 	{ "token", cmd_token },
 	{ "jwks", cmd_jwks },
 };

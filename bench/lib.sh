@@ -103,6 +103,12 @@ bench_cleanup()
 	if [ -n "$GW_PG_DIR" ]; then
 		"$ROOT/tests/pg.sh" stop "$GW_PG_DIR" || true
 	fi
+	# A SQLite store's DPoP replay table: /dev/shm, named after the
+	# database's real path (lib/gw_replay.c).
+	if [ -n "$T" ] && [ -f "$T/gateway.db" ]; then
+		rm -f "/dev/shm/jobengine-gateway-replay-$(printf %s \
+		    "$(realpath "$T/gateway.db")" | sha256sum | cut -c1-16)"
+	fi
 	rm -rf "$T"
 }
 

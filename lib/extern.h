@@ -42,6 +42,8 @@ struct gw_conf {
 	int		 busy_timeout_ms;	/* store.busy_timeout_ms */
 	char		*pg_schema;		/* store.pg_schema */
 	int		 statement_timeout_ms;	/* store.statement_timeout_ms */
+	int		 dpop_replay_slots;	/* store.dpop_replay_slots */
+	char		*dpop_replay_file;	/* "": gw_replay_default_path */
 };
 
 /* The default path, from configure's sysconfdir. */
@@ -270,12 +272,70 @@ void		gw_dpop_ath(const char *token, char out[44]);
 
 /* Record (jkt, jti) until expires: GW_OK the first time, GW_ERR_CONFLICT
  * while an unexpired record exists, another error if it cannot be
- * written.  Every GW_DPOP_PURGE_EVERY records, expired ones are deleted. */
+ * written.  A record is live while expires >= now.  In dpop_replay rows,
+ * every GW_DPOP_PURGE_EVERY records, expired ones are deleted. */
 enum gw_err	gw_store_dpop_record(struct gw_store *, const char *jkt,
 		    const char *jti, int64_t expires, int64_t now);
-/* Delete records expired before now: an index range, never a scan. */
+/* Delete expired rows: an index range, never a scan (a replay table
+ * needs none: its expired records are overwritten in place). */
 enum gw_err	gw_store_dpop_purge(struct gw_store *, int64_t now);
 extern const char gw_store_dpop_purge_sql[];
+/* The time from which the records are complete: proofs issued before it
+ * are refused (gw_replay.c); 0 for dpop_replay rows. */
+int64_t		gw_store_dpop_since(struct gw_store *);
+/* The live record's expiry, 0 when there is none, -1 on a store error. */
+int64_t		gw_store_dpop_expires(struct gw_store *, const char *jkt,
+		    const char *jti, int64_t now);
+/* The records (a scan: admin and tests only): 1 for a replay table, all
+ * of info filled; 0 for dpop_replay rows, only info->live; -1 on a store
+ * error. */
+struct gw_replay_info;
+int		gw_store_dpop_info(struct gw_store *, int64_t now,
+		    struct gw_replay_info *info);
+
+/* ---------------------------------------------------------------- */
+/* gw_replay.c: a SQLite store's DPoP replay records, a hash table in a
+ * file that every process of the machine maps (docs/dpop.md). */
+
+#define GW_REPLAY_BUCKET	8	/* slots; a key may live in two */
+
+struct gw_replay;
+
+struct gw_replay_info {
+	const char	*file;		/* NULL: anonymous (in memory) */
+	uint32_t	 slots;
+	uint32_t	 live;		/* unexpired records */
+	int64_t		 since;
+	uint64_t	 written;
+	uint64_t	 refused_full;
+};
+
+/* Map path's table (made when missing, from another boot or damaged,
+ * with like's mode and owner), or with path NULL an anonymous one; slots
+ * a power of two. */
+struct stat;
+enum gw_err	gw_replay_open(const char *path, const struct stat *like,
+		    uint32_t slots, int64_t leeway, int64_t now,
+		    struct gw_replay **, char *err, size_t errlen);
+void		gw_replay_close(struct gw_replay *);
+enum gw_err	gw_replay_record(struct gw_replay *, const char *jkt,
+		    const char *jti, int64_t expires, int64_t now);
+int64_t		gw_replay_expires(struct gw_replay *, const char *jkt,
+		    const char *jti, int64_t now);
+int		gw_replay_info(struct gw_replay *, int64_t now,
+		    struct gw_replay_info *);
+int64_t		gw_replay_since(const struct gw_replay *);
+/* The table's lock, exposed for the tests (a process that dies holding
+ * it): 1 when held. */
+int		gw_replay_lock(struct gw_replay *);
+void		gw_replay_unlock(struct gw_replay *);
+/* /dev/shm/jobengine-gateway-replay-HASH for a database file (0 if its
+ * real path cannot be had). */
+int		gw_replay_default_path(const char *database, char *out,
+		    size_t outlen);
+/* Where a new table's records start: now, or boot + leeway if later. */
+int64_t		gw_replay_fresh_since(int64_t now, int64_t boot,
+		    int64_t leeway);
 
 /* ---------------------------------------------------------------- */
 /* gw_tenant.c: pipeline stages 4 and 6. */
@@ -339,6 +399,9 @@ struct gw_db_ops {
 	int64_t		 (*col_int)(struct gw_stmt *, int);
 	int64_t		 (*changes)(struct gw_stmt *);
 	void		 (*reset)(struct gw_stmt *);
+	/* The driver's own DPoP replay table (SQLite), NULL while it cannot
+	 * be opened; a driver without one keeps dpop_replay rows. */
+	struct gw_replay *(*replay)(struct gw_db *);
 };
 
 struct gw_db {
@@ -358,6 +421,9 @@ enum gw_err	gw_db_open(const struct gw_conf *, struct gw_db **,
 		    char *err, size_t errlen);
 void		gw_db_close(struct gw_db *);
 enum gw_dialect	gw_db_dialect(const struct gw_db *);
+/* 1 with *r the driver's replay table (NULL: unavailable), or 0 when the
+ * records are rows of dpop_replay. */
+int		gw_db_replay(struct gw_db *, struct gw_replay **r);
 enum gw_err	gw_db_exec(struct gw_db *, const char *);
 enum gw_err	gw_db_begin(struct gw_db *, int write);
 enum gw_err	gw_db_commit(struct gw_db *);
@@ -395,8 +461,6 @@ int		gw_schema_latest(void);
 enum gw_err	gw_schema_version(struct gw_db *, int *);
 /* Apply every pending migration, each in its own transaction. */
 enum gw_err	gw_schema_migrate(struct gw_db *, int *from, int *to);
-/* SQLite: the replay records' own file, attached as "dpop". */
-extern const char gw_schema_sqlite_dpop[];
 
 /* ---------------------------------------------------------------- */
 /* gw_store.c: the store handle. */

@@ -800,6 +800,8 @@ int	gw_admin_config_check(const char *config);
 /* Check every tenant's audit chain (or one): exit 1 naming the first bad
  * record of each broken chain. */
 int	gw_admin_audit_verify(const char *config, const char *tenant);
+/* The DPoP replay records (docs/dpop.md). */
+int	gw_admin_dpop_status(const char *config);
 
 struct gw_admin_token {
 	const char	*config;	/* for iss and aud when not given */

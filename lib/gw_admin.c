@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "extern.h"
 
@@ -27,6 +28,34 @@ gw_admin_conf(struct gw_conf *conf, const char *config)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Before this version a SQLite store kept its DPoP replay records in
+ * PATH-dpop, a database attached to every connection; they are in the
+ * replay table now (gw_replay.c), and the old file and its -wal and -shm
+ * are removed.  A process of the old version still running keeps its
+ * open files; its records were for minutes.
+ */
+static void
+gw_admin_forget_dpop_file(const char *database)
+{
+	static const char *const sfx[] = { "-dpop", "-dpop-wal", "-dpop-shm" };
+	char		 fn[4096];
+	size_t		 i;
+
+	if (strncmp(database, "sqlite:", 7) != 0)
+		return;
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if ((size_t)snprintf(fn, sizeof(fn), "%s%s%s",
+		    strncmp(database + 7, "file:", 5) == 0 ? "./" : "",
+		    database + 7, sfx[i]) >= sizeof(fn))
+			return;
+		if (unlink(fn) == 0)
+			printf("removed %s (the DPoP replay records are in "
+			    "the replay table now: jobengine-admin dpop "
+			    "status)\n", fn);
+	}
 }
 
 int
@@ -51,10 +80,53 @@ gw_admin_migrate(const char *config)
 		goto out;
 	}
 	printf("schema at version %d (was %d)\n", to, from);
+	gw_admin_forget_dpop_file(conf.database);
 	rc = 0;
 out:
 	if (db != NULL)
 		gw_db_close(db);
+	gw_conf_free(&conf);
+	return rc;
+}
+
+/*
+ * The DPoP replay records: where they are kept, how many are live and,
+ * for a SQLite store's replay table, its size and history.  One "name
+ * value" line each, for scripts (bench/dpop.sh reads "written").
+ */
+int
+gw_admin_dpop_status(const char *config)
+{
+	struct gw_conf		 conf;
+	struct gw_store		*store = NULL;
+	struct gw_replay_info	 info;
+	char			 err[512], since[21];
+	int			 kind, rc = 1;
+
+	if (gw_admin_conf(&conf, config) == -1)
+		return 1;
+	if (gw_store_open(&conf, &store, err, sizeof(err)) != GW_OK) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	if ((kind = gw_store_dpop_info(store, gw_now(), &info)) == -1) {
+		fprintf(stderr, "dpop status: the replay records cannot be "
+		    "read\n");
+		goto out;
+	}
+	printf("records %s\nlive %u\n", kind == 1 ? "replay-table" :
+	    "dpop_replay", info.live);
+	if (kind == 1) {
+		gw_time_format(info.since, since);
+		printf("file %s\nslots %u\nwritten %llu\nrefused_full %llu\n"
+		    "since %s\n", info.file != NULL ? info.file : "(memory)",
+		    info.slots, (unsigned long long)info.written,
+		    (unsigned long long)info.refused_full, since);
+	}
+	rc = 0;
+out:
+	if (store != NULL)
+		gw_store_close(store);
 	gw_conf_free(&conf);
 	return rc;
 }

@@ -103,6 +103,10 @@ static const struct conf_key conf_keys[] = {
 	{ "store.pg_schema", CONF_IDENT, "jobengine", 0, 0, M(pg_schema), 0 },
 	{ "store.statement_timeout_ms", CONF_INT, "5000", 100, 600000,
 	    M(statement_timeout_ms), 0 },
+	{ "store.dpop_replay_slots", CONF_INT, "1048576", 4096, 67108864,
+	    M(dpop_replay_slots), 0 },
+	{ "store.dpop_replay_file", CONF_FILE, "", 0, 0,
+	    M(dpop_replay_file), 0 },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -372,7 +376,8 @@ conf_set(struct conf_ctx *ctx, size_t i, const char *v)
 	long long		 n;
 	size_t			 j;
 
-	if (*v == '\0')
+	/* Empty only where the default is: "the program chooses". */
+	if (*v == '\0' && (k->def == NULL || *k->def != '\0'))
 		return conf_key_err(ctx, i, "must not be empty");
 	if (conf_has_ctl(v, k->type == CONF_LIST))
 		return conf_key_err(ctx, i,
@@ -402,7 +407,8 @@ conf_set(struct conf_ctx *ctx, size_t i, const char *v)
 			    "e.g. https://gw.example.org");
 		break;
 	case CONF_FILE:
-		*(char **)dst = conf_resolve(ctx, v);
+		*(char **)dst = *v == '\0' ? conf_strdup(v) :
+		    conf_resolve(ctx, v);
 		break;
 	case CONF_STRING:
 		*(char **)dst = conf_strdup(v);
@@ -667,6 +673,7 @@ gw_conf_free(struct gw_conf *conf)
 	for (i = 0; i < conf->naudiences; i++)
 		free(conf->audiences[i]);
 	free(conf->jwks_file);
+	free(conf->dpop_replay_file);
 	for (i = 0; i < conf->ntenant_claims; i++)
 		free(conf->tenant_claims[i]);
 	free(conf->pg_schema);

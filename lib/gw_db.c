@@ -53,6 +53,15 @@ gw_db_dialect(const struct gw_db *db)
 	return db->ops->dialect;
 }
 
+int
+gw_db_replay(struct gw_db *db, struct gw_replay **r)
+{
+	if (db->ops->replay == NULL)
+		return 0;
+	*r = db->ops->replay(db);
+	return 1;
+}
+
 enum gw_err
 gw_db_exec(struct gw_db *db, const char *sql)
 {

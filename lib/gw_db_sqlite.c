@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,8 +43,10 @@ struct gw_db_sqlite {
 	struct gw_stmt		*bucket[GW_DB_SQLITE_NBUCKET];
 	int64_t			 busy_limit_us;	/* store.busy_timeout_ms */
 	int64_t			 busy_since_us;
-	unsigned		 ckpt_main;	/* commits over the limit */
-	unsigned		 ckpt_dpop;
+	unsigned		 ckpt;		/* commits over the limit */
+	struct gw_replay	*replay;	/* DPoP replay records */
+	char			*replay_path;	/* NULL: in memory */
+	int64_t			 replay_tried;	/* last failed open, s */
 };
 
 static struct gw_db_sqlite *
@@ -105,11 +108,9 @@ static int
 gw_db_sqlite_wal_hook(void *arg, sqlite3 *h, const char *name, int nframe)
 {
 	struct gw_db_sqlite	*d = arg;
-	unsigned		*n;
 
-	n = strcmp(name, "main") == 0 ? &d->ckpt_main : &d->ckpt_dpop;
 	if (nframe < GW_DB_SQLITE_CKPT_FRAMES ||
-	    (*n)++ % GW_DB_SQLITE_CKPT_EVERY != 0)
+	    d->ckpt++ % GW_DB_SQLITE_CKPT_EVERY != 0)
 		return SQLITE_OK;
 	(void)sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL);
@@ -180,6 +181,8 @@ gw_db_sqlite_close(struct gw_db *db)
 	if ((rc = sqlite3_close(d->h)) != SQLITE_OK)
 		gw_log(GW_LOG_ERROR, NULL, "sqlite: close: %s",
 		    sqlite3_errstr(rc));
+	gw_replay_close(d->replay);
+	free(d->replay_path);
 	free(d);
 }
 
@@ -317,6 +320,8 @@ gw_db_sqlite_reset(struct gw_stmt *st)
 	sqlite3_reset(st->st);
 }
 
+static struct gw_replay *gw_db_sqlite_replay(struct gw_db *);
+
 const struct gw_db_ops gw_db_sqlite_ops = {
 	.dialect = GW_DIALECT_SQLITE,
 	.close = gw_db_sqlite_close,
@@ -332,6 +337,7 @@ const struct gw_db_ops gw_db_sqlite_ops = {
 	.col_int = gw_db_sqlite_col_int,
 	.changes = gw_db_sqlite_changes,
 	.reset = gw_db_sqlite_reset,
+	.replay = gw_db_sqlite_replay,
 };
 
 /* One PRAGMA that answers with a row: check that the answer is want. */
@@ -362,71 +368,70 @@ out:
 }
 
 /*
- * The DPoP replay records live in a file of their own beside the database,
- * PATH-dpop, attached as "dpop" (docs/storage.md).  Every DPoP request,
- * GETs included, writes one, and in WAL mode a commit to a file makes
- * every other connection to that file drop its page cache and its mapping
- * at its next read (the pager resets when the WAL has changed): beside the
- * data, each proof would cost every other process its cached pages
- * (bench/dpop.sh: a DPoP GET took five Bearer ones in CPU).  The file is
- * synced at checkpoints only (synchronous=NORMAL in WAL mode), which
- * loses nothing when a process dies and at most the last records when the
- * machine loses power, for records that matter for minutes; and it is not
- * mapped, since it changes on nearly every request.
+ * The DPoP replay records live in a table that every process of the
+ * machine maps (gw_replay.c, docs/dpop.md), not in the database: a SQLite
+ * write per DPoP request, from every process at once, cost more than the
+ * request.  The table is opened by the first DPoP request, so that the
+ * serving processes make it as their own user: jobengine-admin migrate,
+ * run as root before the database is given to the web server's user,
+ * never does.  When it cannot be opened (a full tmpfs, a file of another
+ * user), DPoP requests are refused with 503 while every other request is
+ * served, and the first DPoP request a second later tries again.
  */
-static int
-gw_db_sqlite_attach_dpop(sqlite3 *h, const char *path, char *err,
-    size_t errlen)
+static uint32_t
+gw_db_sqlite_replay_slots(const struct gw_conf *conf)
 {
-	sqlite3_stmt	*st = NULL;
-	struct stat	 sb, dbsb;
-	char		*fn;
-	size_t		 len = strlen(path) + sizeof("-dpop");
-	int		 rc, mem = strcmp(path, ":memory:") == 0 || *path == '\0';
+	uint32_t	 n = 4096;
 
-	if ((fn = malloc(len)) == NULL) {
+	while (conf->dpop_replay_slots > 0 &&
+	    n < (uint32_t)conf->dpop_replay_slots)
+		n <<= 1;
+	return conf->dpop_replay_slots > 0 ? n : 1u << 20;
+}
+
+/* store.dpop_replay_file, or the default for the database's file. */
+static int
+gw_db_sqlite_replay_path(struct gw_db_sqlite *d, const char *path,
+    char *err, size_t errlen)
+{
+	const char	*f = d->db.conf->dpop_replay_file;
+	char		 def[PATH_MAX];
+
+	if (f == NULL || *f == '\0') {
+		if (!gw_replay_default_path(path, def, sizeof(def))) {
+			snprintf(err, errlen, "database: %s: no real path for "
+			    "its DPoP replay file", path);
+			return 0;
+		}
+		f = def;
+	}
+	if ((d->replay_path = strdup(f)) == NULL) {
 		snprintf(err, errlen, "database: out of memory");
 		return 0;
 	}
-	/* An in-memory or temporary database gets one like it. */
-	snprintf(fn, len, "%s%s", path, mem ? "" : "-dpop");
-	if ((rc = sqlite3_prepare_v2(h, "ATTACH DATABASE ? AS dpop", -1, &st,
-	    NULL)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_text(st, 1, fn, -1, SQLITE_STATIC)) ==
-	    SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "database: %s: %s", fn,
-		    sqlite3_errmsg(h));
-		free(fn);
-		return 0;
-	}
-	/*
-	 * Created by root (jobengine-admin migrate, say), the file would be
-	 * root's and the web server's processes could write no record: it
-	 * gets the database file's owner, as SQLite gives its -wal and
-	 * -shm, and before anything is written, so that its own follow.
-	 */
-	if (!mem && geteuid() == 0 && stat(path, &dbsb) == 0 &&
-	    stat(fn, &sb) == 0 && (sb.st_uid != dbsb.st_uid ||
-	    sb.st_gid != dbsb.st_gid) &&
-	    chown(fn, dbsb.st_uid, dbsb.st_gid) == -1)
-		gw_log(GW_LOG_WARN, NULL, "database: cannot give %s the owner "
-		    "of the database: %s", fn, strerror(errno));
-	free(fn);
-	if (!gw_db_sqlite_pragma(h, "PRAGMA dpop.journal_mode=WAL",
-	    mem ? "memory" : "wal", err, errlen))
-		return 0;
-	if ((rc = sqlite3_exec(h, "PRAGMA dpop.synchronous=NORMAL; "
-	    "PRAGMA dpop.mmap_size=0", NULL, NULL, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_exec(h, gw_schema_sqlite_dpop, NULL, NULL, NULL)) !=
-	    SQLITE_OK) {
-		snprintf(err, errlen, "database: %s-dpop: %s", path,
-		    sqlite3_errmsg(h));
-		return 0;
-	}
 	return 1;
+}
+
+static struct gw_replay *
+gw_db_sqlite_replay(struct gw_db *db)
+{
+	struct gw_db_sqlite	*d = gw_db_sqlite_of(db);
+	const char		*path;
+	struct stat		 sb;
+	char			 err[512];
+	int64_t			 now = gw_now();
+
+	if (d->replay != NULL || now == d->replay_tried)
+		return d->replay;
+	path = sqlite3_db_filename(d->h, "main");
+	if (gw_replay_open(d->replay_path, d->replay_path != NULL &&
+	    path != NULL && stat(path, &sb) == 0 ? &sb : NULL,
+	    gw_db_sqlite_replay_slots(db->conf), db->conf->leeway, now,
+	    &d->replay, err, sizeof(err)) != GW_OK) {
+		d->replay_tried = now;
+		gw_log(GW_LOG_WARN, NULL, "DPoP replay records: %s", err);
+	}
+	return d->replay;
 }
 
 enum gw_err
@@ -493,7 +498,9 @@ gw_db_sqlite_open(const struct gw_conf *conf, const char *path,
 		snprintf(err, errlen, "database: %s", sqlite3_errmsg(d->h));
 		goto fail;
 	}
-	if (!gw_db_sqlite_attach_dpop(d->h, path, err, errlen))
+	/* An in-memory or temporary database gets an in-memory table. */
+	if (strcmp(path, ":memory:") != 0 && *path != '\0' &&
+	    !gw_db_sqlite_replay_path(d, path, err, errlen))
 		goto fail;
 	free(fn);
 	*dbp = &d->db;
@@ -501,6 +508,7 @@ gw_db_sqlite_open(const struct gw_conf *conf, const char *path,
 fail:
 	free(fn);
 	sqlite3_close(d->h);
+	free(d->replay_path);
 	free(d);
 	return GW_ERR_UNAVAILABLE;
 }

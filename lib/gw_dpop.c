@@ -684,6 +684,16 @@ gw_dpop_request(struct gw_req *req, const char *token_jkt)
 		return gw_fail(req, GW_ERR_INVALID_DPOP_PROOF, NULL,
 		    "DPoP proof refused: %s", why);
 	}
+	/* A replay table made anew may lack records of proofs issued
+	 * before it (gw_replay.c): such a proof is refused like a used one,
+	 * and the client's next, fresh proof passes. */
+	if (store != NULL && d.iat < gw_store_dpop_since(store)) {
+		gw_log(GW_LOG_INFO, req->trace_id, "DPoP proof refused: "
+		    "issued before the replay records began");
+		return gw_fail(req, GW_ERR_INVALID_DPOP_PROOF, NULL,
+		    "DPoP proof refused: issued before the replay records "
+		    "began");
+	}
 	e = store != NULL ? gw_store_dpop_record(store, d.jkt, d.jti,
 	    d.iat + conf->dpop_max_age + 2 * (int64_t)conf->leeway,
 	    req->now) : GW_ERR_UNAVAILABLE;

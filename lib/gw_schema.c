@@ -253,11 +253,9 @@ GW_SCHEMA_COUNT_UP \
 "END;\n"
 
 /*
- * Migration 2, SQLite only: the DPoP replay records move to a database
- * file of their own, attached to every connection as "dpop" (see
- * gw_schema_sqlite_dpop).  Statements name the table unqualified, and
- * SQLite looks in main before attached files, so the copy migration 1 made
- * in main must go.
+ * Migration 2, SQLite only: the DPoP replay records leave the database
+ * (they are a table in shared memory now, gw_replay.c), so the table
+ * migration 1 made goes.
  */
 #define GW_SCHEMA_2_SQLITE \
 "DROP TABLE IF EXISTS main.dpop_replay;\n"
@@ -267,23 +265,6 @@ static const char *const gw_schema_sqlite[] = {
 	GW_SCHEMA_2_SQLITE,
 	NULL,		/* 3: SQLite keeps its row-level count triggers */
 };
-
-/*
- * The attached replay file, created when a connection opens it: its
- * records live for minutes, so it has no versions to migrate, and losing
- * it loses nothing but the refusal of proofs replayed within that time.
- * The primary key is the (jkt, jti) constraint of migration 1, without a
- * separate rowid b-tree to write on every request.
- */
-const char gw_schema_sqlite_dpop[] =
-"CREATE TABLE IF NOT EXISTS dpop.dpop_replay (\n"
-"  jkt          TEXT NOT NULL,\n"
-"  jti          TEXT NOT NULL,\n"
-"  expires_at   INTEGER NOT NULL,\n"
-"  PRIMARY KEY (jkt, jti)\n"
-") WITHOUT ROWID;\n"
-"CREATE INDEX IF NOT EXISTS dpop.dpop_replay_expires\n"
-"  ON dpop_replay (expires_at);\n";
 
 /*
  * Migration 1, PostgreSQL only: the same audit table with an identity

@@ -1,23 +1,21 @@
 /*
  * gw_store_dpop.c: the DPoP replay record (RFC 9449 §11.1, SPEC §3).
  *
- * One row per (jkt, jti) in dpop_replay, whose UNIQUE (jkt, jti) makes the
- * database the arbiter: two FastCGI processes, or two gateway machines on
- * one PostgreSQL, that receive the same proof at once both try the insert
- * and exactly one of them gets a row.  A per-process cache would let a
+ * A SQLite store keeps the records in its replay table (gw_replay.c), a
+ * hash table that every FastCGI process of the machine maps.  PostgreSQL
+ * keeps one row per (jkt, jti) in dpop_replay, whose UNIQUE (jkt, jti)
+ * makes the database the arbiter between gateway machines.  Either way,
+ * two processes that receive the same proof at once both try to write its
+ * record and exactly one of them does; a per-process cache would let a
  * replay through by reaching another process.
  *
- * The statement runs on its own (autocommit): the pipeline calls it during
- * authentication, before a handler's transaction begins, so the record is
- * committed, and seen by every other process, before the request does
- * anything.
- *
- * With SQLite the table lives in a file of its own, synced at checkpoints
- * only (gw_db_sqlite.c: every DPoP GET writes a record, and a write to the
- * data's file would reset every other process's page cache).  PostgreSQL
- * keeps its synchronous commit; concurrent commits share one flush there.
+ * The record is written on its own (PostgreSQL: autocommit), during
+ * authentication, before a handler's transaction begins, so every other
+ * process sees it before the request does anything.  PostgreSQL keeps its
+ * synchronous commit; concurrent commits share one flush there.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "extern.h"
 
@@ -42,10 +40,13 @@ static unsigned long gw_store_dpop_nrecords;
 enum gw_err
 gw_store_dpop_purge(struct gw_store *s, int64_t now)
 {
-	struct gw_stmt	*st;
-	enum gw_err	 e;
-	int		 row;
+	struct gw_replay	*r;
+	struct gw_stmt		*st;
+	enum gw_err		 e;
+	int			 row;
 
+	if (gw_db_replay(s->db, &r))
+		return GW_OK;
 	if ((e = gw_db_prepare(s->db, gw_store_dpop_purge_sql, &st)) != GW_OK)
 		return e;
 	gw_stmt_bind_int(st, 1, now);
@@ -59,11 +60,15 @@ enum gw_err
 gw_store_dpop_record(struct gw_store *s, const char *jkt, const char *jti,
     int64_t expires, int64_t now)
 {
-	struct gw_stmt	*st;
-	enum gw_err	 e;
-	int64_t		 n = 0;
-	int		 row;
+	struct gw_replay	*r;
+	struct gw_stmt		*st;
+	enum gw_err		 e;
+	int64_t			 n = 0;
+	int			 row;
 
+	if (gw_db_replay(s->db, &r))
+		return r != NULL ? gw_replay_record(r, jkt, jti, expires, now) :
+		    GW_ERR_UNAVAILABLE;
 	if ((e = gw_db_prepare(s->db, GW_STORE_DPOP_INSERT, &st)) != GW_OK)
 		return e;
 	gw_stmt_bind_text(st, 1, jkt);
@@ -82,4 +87,63 @@ gw_store_dpop_record(struct gw_store *s, const char *jkt, const char *jti,
 	if (++gw_store_dpop_nrecords % GW_DPOP_PURGE_EVERY == 0)
 		(void)gw_store_dpop_purge(s, now);
 	return GW_OK;
+}
+
+int64_t
+gw_store_dpop_since(struct gw_store *s)
+{
+	struct gw_replay	*r;
+
+	return gw_db_replay(s->db, &r) && r != NULL ? gw_replay_since(r) : 0;
+}
+
+/* One number from a statement with text and integer parameters. */
+static int64_t
+gw_store_dpop_number(struct gw_store *s, const char *sql, const char *jkt,
+    const char *jti, int64_t now)
+{
+	struct gw_stmt	*st;
+	int64_t		 n = -1;
+	int		 row, i = 1;
+
+	if (gw_db_prepare(s->db, sql, &st) != GW_OK)
+		return -1;
+	if (jkt != NULL) {
+		gw_stmt_bind_text(st, i++, jkt);
+		gw_stmt_bind_text(st, i++, jti);
+	}
+	gw_stmt_bind_int(st, i, now);
+	if (gw_stmt_step(st, &row) == GW_OK)
+		n = row ? gw_stmt_int(st, 0) : 0;
+	gw_stmt_reset(st);
+	return n;
+}
+
+int64_t
+gw_store_dpop_expires(struct gw_store *s, const char *jkt, const char *jti,
+    int64_t now)
+{
+	struct gw_replay	*r;
+
+	if (gw_db_replay(s->db, &r))
+		return r != NULL ? gw_replay_expires(r, jkt, jti, now) : -1;
+	return gw_store_dpop_number(s, "SELECT expires_at FROM dpop_replay "
+	    "WHERE jkt = ? AND jti = ? AND expires_at >= ?", jkt, jti, now);
+}
+
+int
+gw_store_dpop_info(struct gw_store *s, int64_t now,
+    struct gw_replay_info *info)
+{
+	struct gw_replay	*r;
+	int64_t			 n;
+
+	if (gw_db_replay(s->db, &r))
+		return r != NULL && gw_replay_info(r, now, info) ? 1 : -1;
+	memset(info, 0, sizeof(*info));
+	if ((n = gw_store_dpop_number(s, "SELECT count(*) FROM dpop_replay "
+	    "WHERE expires_at >= ?", NULL, NULL, now)) < 0)
+		return -1;
+	info->live = (uint32_t)n;
+	return 0;
 }

@@ -160,6 +160,9 @@ START_TEST(minimal_file_loads_with_every_default)
 	ck_assert_int_eq(conf.busy_timeout_ms, 5000);
 	ck_assert_str_eq(conf.pg_schema, "jobengine");
 	ck_assert_int_eq(conf.statement_timeout_ms, 5000);
+	ck_assert_int_eq(conf.dpop_replay_slots, 1048576);
+	/* Empty: the store names the file (gw_replay_default_path). */
+	ck_assert_str_eq(conf.dpop_replay_file, "");
 }
 END_TEST
 
@@ -204,6 +207,10 @@ static const struct {
 	B("store.statement_timeout_ms", "600000", 1, statement_timeout_ms),
 	B("store.statement_timeout_ms", "99", 0, statement_timeout_ms),
 	B("store.statement_timeout_ms", "600001", 0, statement_timeout_ms),
+	B("store.dpop_replay_slots", "4096", 1, dpop_replay_slots),
+	B("store.dpop_replay_slots", "67108864", 1, dpop_replay_slots),
+	B("store.dpop_replay_slots", "4095", 0, dpop_replay_slots),
+	B("store.dpop_replay_slots", "67108865", 0, dpop_replay_slots),
 	/* Not numbers at all, or not in strtonum's one spelling. */
 	B("auth.leeway_seconds", "abc", 0, leeway),
 	B("auth.leeway_seconds", "+5", 0, leeway),
@@ -233,6 +240,8 @@ bound_min(const char *key)
 		return 1024;
 	if (strcmp(key, "store.statement_timeout_ms") == 0)
 		return 100;
+	if (strcmp(key, "store.dpop_replay_slots") == 0)
+		return 4096;
 	return 0;
 }
 
@@ -249,6 +258,7 @@ bound_max(const char *key)
 		{ "limits.max_body_bytes", 16777216 },
 		{ "store.busy_timeout_ms", 60000 },
 		{ "store.statement_timeout_ms", 600000 },
+		{ "store.dpop_replay_slots", 67108864 },
 	};
 	size_t	 i;
 
@@ -342,6 +352,10 @@ START_TEST(empty_value_is_refused)
 {
 	ck_assert_int_eq(load("auth.audiences =\n"), -1);
 	assert_err(":6: auth.audiences: must not be empty");
+	/* Only a key whose default is empty may be empty. */
+	ck_assert_int_eq(load("store.dpop_replay_slots =\n"), -1);
+	assert_err(":6: store.dpop_replay_slots: must not be empty");
+	ck_assert_int_eq(load("store.dpop_replay_file =\n"), 0);
 }
 END_TEST
 
@@ -466,6 +480,26 @@ START_TEST(relative_paths_resolve_against_the_file_directory)
 	ck_assert_str_eq(conf.key_file, in_dir("keys/server.key"));
 	ck_assert_uint_eq(conf.server_keylen, 40);
 	ck_assert_str_eq(conf.jwks_file, "/etc/jobengine-gateway/jwks.json");
+
+	/* store.dpop_replay_file likewise; empty stays empty. */
+	gw_conf_free(&conf);
+	ck_assert_msg(load_body(
+	    "database = sqlite:./data/gw.db\n"
+	    "server.public_base_url = https://gw.example.org\n"
+	    "server.key_file = keys/server.key\n"
+	    "auth.issuer = https://authority.example.org\n"
+	    "auth.jwks_file = /etc/jobengine-gateway/jwks.json\n"
+	    "store.dpop_replay_file = run/replay\n") == 0, "%s", err);
+	ck_assert_str_eq(conf.dpop_replay_file, in_dir("run/replay"));
+	gw_conf_free(&conf);
+	ck_assert_msg(load_body(
+	    "database = sqlite:./data/gw.db\n"
+	    "server.public_base_url = https://gw.example.org\n"
+	    "server.key_file = keys/server.key\n"
+	    "auth.issuer = https://authority.example.org\n"
+	    "auth.jwks_file = /etc/jobengine-gateway/jwks.json\n"
+	    "store.dpop_replay_file =\n") == 0, "%s", err);
+	ck_assert_str_eq(conf.dpop_replay_file, "");
 
 	/* From the environment too, against the same directory. */
 	gw_conf_free(&conf);
@@ -736,8 +770,10 @@ START_TEST(sample_documents_the_defaults)
 	gw_buf_init(&out);
 	while (getline(&line, &cap, fp) != -1) {
 		p = line;
+		/* "#key = value", or "#key =" where the default is empty. */
 		if (p[0] == '#' && islower((unsigned char)p[1]) &&
-		    strstr(p, " = ") != NULL && strchr(p, '\t') == NULL &&
+		    (strstr(p, " = ") != NULL || strstr(p, " =\n") != NULL) &&
+		    strchr(p, '\t') == NULL &&
 		    strncmp(p, "#database", 9) != 0) {
 			p++;
 			nkeys++;
@@ -746,7 +782,7 @@ START_TEST(sample_documents_the_defaults)
 	}
 	free(line);
 	fclose(fp);
-	ck_assert_uint_eq(nkeys, 15);
+	ck_assert_uint_eq(nkeys, 17);
 	ck_assert_msg(load_body(out.data) == 0, "%s", err);
 	gw_buf_free(&out);
 	ck_assert_str_eq(conf.database,
@@ -762,6 +798,8 @@ START_TEST(sample_documents_the_defaults)
 	ck_assert_int_eq(conf.max_body_bytes, 65536);
 	ck_assert_int_eq(conf.log_level, GW_LOG_INFO);
 	ck_assert_str_eq(conf.pg_schema, "jobengine");
+	ck_assert_int_eq(conf.dpop_replay_slots, 1048576);
+	ck_assert_str_eq(conf.dpop_replay_file, "");
 }
 END_TEST
 

@@ -68,15 +68,19 @@ test_store_begin(struct gw_conf *c, const char *name)
 	return test_database(c, test_dbpath, (char *)name);
 }
 
-/* A fixture's teardown: the SQLite file, its companions, the folder. */
+/*
+ * A fixture's teardown: the SQLite file, its companions, its DPoP replay
+ * table (in /dev/shm, named after the file's real path), the folder.
+ */
 static void
 test_store_end(void)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal",
-	    "-dpop", "-dpop-wal", "-dpop-shm", "-dpop-journal" };
-	char	 fn[160];
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char	 fn[4096];
 	size_t	 i;
 
+	if (gw_replay_default_path(test_dbpath + 7, fn, sizeof(fn)))
+		unlink(fn);
 	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
 		snprintf(fn, sizeof(fn), "%s/gw.db%s", test_dir, sfx[i]);
 		unlink(fn);

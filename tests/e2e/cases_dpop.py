@@ -5,7 +5,10 @@ for the run; the access token is bound to that key (cnf.jkt).  The replay
 record lives in the store, so a proof is refused the second time whether
 it reaches the same server, another of its FastCGI processes, or a second
 web server on the same database (started here, with the same
-server.public_base_url, as behind a load balancer)."""
+server.public_base_url, as behind a load balancer).  With SQLite the
+records are in the replay table, a file in /dev/shm named after the
+database's real path (lib/gw_replay.c), which the serving processes make
+as their own user."""
 
 import os
 import subprocess
@@ -148,6 +151,20 @@ def run(front, env, e2e):
         r = e2e.request(port, "GET", PATH, _headers(c, p))
         e2e.expect_error(r, 401, "ERR_INVALID_DPOP_PROOF", INVALID_PROOF)
 
+    def c_replay_table():
+        # Where docs/dpop.md says, the server user's, and what
+        # jobengine-admin dpop status reports.
+        path = env.replay_file()
+        st = os.stat(path)
+        e2e.expect_eq("owner", (st.st_uid, st.st_gid), (env.uid, env.gid))
+        status = dict(line.split(" ", 1) for line in
+                      env.run_admin("dpop", "status").splitlines())
+        e2e.expect_eq("records", status.get("records"), "replay-table")
+        e2e.expect_eq("file", status.get("file"), path)
+        e2e.expect(int(status.get("live", "0")) >= 1,
+                   "live records: %s" % status.get("live"))
+        e2e.expect_eq("refused_full", status.get("refused_full"), "0")
+
     cases = [
         ("DPoP: bound token with a fresh ES256 proof -> 200", c_accepted),
         ("DPoP: the same proof again -> 401 invalid_dpop_proof", c_replayed),
@@ -161,6 +178,9 @@ def run(front, env, e2e):
         ("DPoP: htu of another origin -> 401", c_wrong_htu),
         ("DPoP: htm of another method -> 401", c_wrong_htm),
     ]
+    if not env.pg_uri:
+        cases.append(("DPoP: SQLite's replay table in /dev/shm, the server "
+                      "user's, in dpop status", c_replay_table))
     for name, fn in cases:
         try:
             fn()

@@ -23,6 +23,7 @@ python3-psycopg2).  Exit status: 0 all passed, 1 a case failed, 77 skipped
 
 import argparse
 import glob
+import hashlib
 import importlib.util
 import http.client
 import json
@@ -284,6 +285,13 @@ class Env:
                 os.chown(d, self.uid, self.gid)
                 for f in files:
                     os.chown(os.path.join(d, f), self.uid, self.gid)
+
+    def replay_file(self):
+        """The SQLite store's DPoP replay table: /dev/shm, named after the
+        database's real path (lib/gw_replay.c, docs/dpop.md)."""
+        real = os.path.realpath(self.db).encode()
+        return "/dev/shm/jobengine-gateway-replay-" + \
+            hashlib.sha256(real).hexdigest()[:16]
 
     def run_admin(self, *argv):
         p = subprocess.run([self.admin, "-c", self.conf] + list(argv),
@@ -1052,6 +1060,12 @@ def main():
         if args.keep:
             print("kept %s" % env.tmp)
         else:
+            if not env.pg_uri:
+                # The SQLite store's DPoP replay table lives in /dev/shm.
+                try:
+                    os.unlink(env.replay_file())
+                except OSError:
+                    pass
             shutil.rmtree(env.tmp, ignore_errors=True)
             if env.pg_uri:
                 env.drop_schema()
