@@ -192,18 +192,25 @@ dpop_jwk_read(json_object *jwk, struct gw_arena *arena, struct dpop_jwk *k)
 static void
 dpop_jwk_thumbprint(const struct dpop_jwk *k, char out[44])
 {
-	struct gw_buf	 b;
+	static const char *const ec[] = { "{\"crv\":\"", "\",\"kty\":\"",
+	    "\",\"x\":\"", "\",\"y\":\"", "\"}" };
+	static const char *const rsa[] = { "{\"e\":\"", "\",\"kty\":\"",
+	    "\",\"n\":\"", "\"}" };
+	const char *const *name = k->kty == DPOP_KTY_EC ? ec : rsa;
+	const void	*p[9];
+	size_t		 n[9], i, np = 0, nm = k->kty == DPOP_KTY_EC ? 4 : 3;
 	unsigned char	 h[32];
 
-	gw_buf_init(&b);
-	if (k->kty == DPOP_KTY_EC)
-		gw_buf_printf(&b, "{\"crv\":\"%s\",\"kty\":\"%s\",\"x\":\"%s\","
-		    "\"y\":\"%s\"}", k->m[0], k->m[1], k->m[2], k->m[3]);
-	else
-		gw_buf_printf(&b, "{\"e\":\"%s\",\"kty\":\"%s\",\"n\":\"%s\"}",
-		    k->m[0], k->m[1], k->m[2]);
-	gw_sha256(b.data, b.len, h);
-	gw_buf_free(&b);
+	/* Hashed in pieces: a request computes one per proof. */
+	for (i = 0; i < nm; i++) {
+		p[np] = name[i];
+		n[np++] = strlen(name[i]);
+		p[np] = k->m[i];
+		n[np++] = strlen(k->m[i]);
+	}
+	p[np] = name[nm];
+	n[np++] = strlen(name[nm]);
+	gw_sha256_parts(p, n, np, h);
 	out[gw_b64url_encode(h, sizeof(h), out)] = '\0';
 }
 
