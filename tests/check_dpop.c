@@ -1062,6 +1062,21 @@ START_TEST(replay_to_a_second_server_is_refused)
 }
 END_TEST
 
+/* A store opened with a2's configuration refuses a fresh proof: 503. */
+static void
+refused_unavailable(struct gw_app *a2, const char *tok)
+{
+	char	 err[256];
+
+	ck_assert_int_eq(gw_store_open(&a2->conf, &a2->store, err,
+	    sizeof(err)), GW_OK);
+	ck_assert_int_eq(auth_with(a2, "DPoP", tok, P1(proof(&(struct pf){
+	    .tok = tok }))), GW_ERR_UNAVAILABLE);
+	ck_assert_str_eq(req.err_message,
+	    "the DPoP replay record could not be written");
+	gw_store_close(a2->store);
+}
+
 /*
  * Fail closed: every way the record cannot be written is a 503.  On
  * PostgreSQL: a lock held past statement_timeout_ms, a read-only
@@ -1083,13 +1098,7 @@ START_TEST(store_unavailable_is_refused)
 		ck_assert_int_eq(gw_db_exec(holder->db, "LOCK TABLE "
 		    "dpop_replay IN ACCESS EXCLUSIVE MODE"), GW_OK);
 		a2.conf.statement_timeout_ms = 300;
-		ck_assert_int_eq(gw_store_open(&a2.conf, &a2.store, err,
-		    sizeof(err)), GW_OK);
-		ck_assert_int_eq(auth_with(&a2, "DPoP", tok,
-		    P1(proof(&(struct pf){ .tok = tok }))), GW_ERR_UNAVAILABLE);
-		ck_assert_str_eq(req.err_message,
-		    "the DPoP replay record could not be written");
-		gw_store_close(a2.store);
+		refused_unavailable(&a2, tok);
 		a2 = app;
 		gw_db_rollback(holder->db);
 		gw_store_close(holder);
@@ -1109,13 +1118,7 @@ START_TEST(store_unavailable_is_refused)
 		/* A replay file in a folder that does not exist. */
 		snprintf(fn, sizeof(fn), "%s/missing/replay", test_dir);
 		a2.conf.dpop_replay_file = fn;
-		ck_assert_int_eq(gw_store_open(&a2.conf, &a2.store, err,
-		    sizeof(err)), GW_OK);
-		ck_assert_int_eq(auth_with(&a2, "DPoP", tok,
-		    P1(proof(&(struct pf){ .tok = tok }))), GW_ERR_UNAVAILABLE);
-		ck_assert_str_eq(req.err_message,
-		    "the DPoP replay record could not be written");
-		gw_store_close(a2.store);
+		refused_unavailable(&a2, tok);
 		a2 = app;
 
 		/*
