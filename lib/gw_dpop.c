@@ -299,6 +299,14 @@ out:
  * The slot is found by the RFC 7638 thumbprint, a SHA-256 over exactly
  * the members that make the key, so an entry can only be found again by
  * the very same key; a refused key is never stored.
+ *
+ * An entry also keeps the protected header, as sent, of the last proof
+ * that passed every check with its key.  A client sends the same header
+ * with every proof (typ, alg and jwk; nothing in it changes per request),
+ * and a header equal byte for byte to one that passed the header checks
+ * passes them again with the same alg and thumbprint: a proof carrying
+ * it skips decoding and parsing the header, never the payload's checks
+ * or the signature.
  */
 #define DPOP_NCACHE	16
 
@@ -306,6 +314,8 @@ struct dpop_verifier {
 	char			 jkt[44];
 	const struct dpop_alg	*alg;
 	EVP_PKEY_CTX		*ctx;		/* verify_init'ed for alg */
+	char			*hdr;		/* base64url, NULL: none yet */
+	size_t			 hdrlen;
 };
 
 static struct dpop_verifier	dpop_cache[DPOP_NCACHE];
@@ -316,9 +326,44 @@ dpop_cache_free(void)
 {
 	size_t	 i;
 
-	for (i = 0; i < DPOP_NCACHE; i++)
+	for (i = 0; i < DPOP_NCACHE; i++) {
 		EVP_PKEY_CTX_free(dpop_cache[i].ctx);
+		free(dpop_cache[i].hdr);
+	}
 	memset(dpop_cache, 0, sizeof(dpop_cache));
+}
+
+/* The entry whose header is this protected header segment, or NULL. */
+static struct dpop_verifier *
+dpop_cache_header(const char *seg, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < DPOP_NCACHE; i++)
+		if (dpop_cache[i].hdr != NULL && dpop_cache[i].hdrlen == len &&
+		    memcmp(dpop_cache[i].hdr, seg, len) == 0)
+			return &dpop_cache[i];
+	return NULL;
+}
+
+/* After a proof passed every check: its header, for the next ones. */
+static void
+dpop_cache_remember(const char *jkt, const struct dpop_alg *a,
+    const char *seg, size_t len)
+{
+	char	*copy;
+	size_t	 i;
+
+	for (i = 0; i < DPOP_NCACHE; i++)
+		if (dpop_cache[i].ctx != NULL && dpop_cache[i].alg == a &&
+		    strcmp(dpop_cache[i].jkt, jkt) == 0)
+			break;
+	if (i == DPOP_NCACHE || (copy = malloc(len)) == NULL)
+		return;
+	memcpy(copy, seg, len);
+	free(dpop_cache[i].hdr);
+	dpop_cache[i].hdr = copy;
+	dpop_cache[i].hdrlen = len;
 }
 
 /* RFC 7518 §3.3-3.5: SHA-256 with PKCS #1 v1.5, or PSS with MGF1-SHA-256
@@ -359,9 +404,12 @@ dpop_verifier(const struct dpop_jwk *k, const char *jkt,
 	}
 	v = &dpop_cache[dpop_cache_next++ % DPOP_NCACHE];
 	EVP_PKEY_CTX_free(v->ctx);
+	free(v->hdr);
 	memcpy(v->jkt, jkt, sizeof(v->jkt));
 	v->alg = a;
 	v->ctx = ctx;
+	v->hdr = NULL;
+	v->hdrlen = 0;
 	return ctx;
 }
 
@@ -562,9 +610,10 @@ gw_dpop_check(const struct gw_conf *conf, struct gw_arena *arena,
 {
 	const char		*dot1, *dot2, *s, *why = NULL;
 	const struct dpop_alg	*a;
+	struct dpop_verifier	*seen;
 	struct dpop_jwk		 k;
-	unsigned char		*hdr, *pay, *sig;
-	size_t			 len, hlen, plen, slen;
+	unsigned char		*hdr = NULL, *pay, *sig;
+	size_t			 len, hseg, hlen = 0, plen, slen;
 	json_object		*h = NULL, *pl = NULL, *jwk;
 	EVP_PKEY_CTX		*vctx;
 	char			 jerr[128];
@@ -580,14 +629,21 @@ gw_dpop_check(const struct gw_conf *conf, struct gw_arena *arena,
 	    (dot2 = strchr(dot1 + 1, '.')) == NULL ||
 	    strchr(dot2 + 1, '.') != NULL)
 		return "proof is not a compact JWS";
-	if ((hdr = dpop_b64(arena, proof, (size_t)(dot1 - proof),
-	    &hlen)) == NULL ||
+	hseg = (size_t)(dot1 - proof);
+	seen = dpop_cache_header(proof, hseg);
+	if ((seen == NULL && (hdr = dpop_b64(arena, proof, hseg, &hlen)) ==
+	    NULL) ||
 	    (pay = dpop_b64(arena, dot1 + 1, (size_t)(dot2 - dot1 - 1),
 	    &plen)) == NULL ||
 	    (sig = dpop_b64(arena, dot2 + 1, len - (size_t)(dot2 + 1 - proof),
 	    &slen)) == NULL)
 		return "proof segment is not base64url without padding";
 
+	if (seen != NULL) {
+		a = seen->alg;
+		memcpy(d->jkt, seen->jkt, sizeof(d->jkt));
+		goto payload;
+	}
 	/* RFC 9449 §4.3 checks 4-7: the JOSE header. */
 	if ((h = gw_json_parse_object((char *)hdr, hlen, jerr,
 	    sizeof(jerr))) == NULL) {
@@ -620,6 +676,7 @@ gw_dpop_check(const struct gw_conf *conf, struct gw_arena *arena,
 	}
 	dpop_jwk_thumbprint(&k, d->jkt);
 
+payload:
 	if ((pl = gw_json_parse_object((char *)pay, plen, jerr,
 	    sizeof(jerr))) == NULL) {
 		why = "proof payload is not a JSON object";
@@ -637,12 +694,15 @@ gw_dpop_check(const struct gw_conf *conf, struct gw_arena *arena,
 	}
 
 	/* RFC 9449 §4.3 check 8: last, because it is the expensive step. */
-	if ((vctx = dpop_verifier(&k, d->jkt, a)) == NULL) {
+	if ((vctx = seen != NULL ? seen->ctx : dpop_verifier(&k, d->jkt, a)) ==
+	    NULL) {
 		why = "jwk is not a usable public key";
 		goto out;
 	}
 	if (!dpop_sig_ok(vctx, a, proof, (size_t)(dot2 - proof), sig, slen))
 		why = "proof signature does not verify";
+	else if (seen == NULL)
+		dpop_cache_remember(d->jkt, a, proof, hseg);
 out:
 	if (pl != NULL)
 		json_object_put(pl);

@@ -512,6 +512,34 @@ START_TEST(signature_must_verify_with_the_jwk)
 }
 END_TEST
 
+/*
+ * A proof whose header is byte for byte one that passed before skips the
+ * header's parsing (gw_dpop.c), never the rest: its payload's rules and
+ * its own signature are checked as for any proof, and a header whose
+ * proof failed is not remembered.
+ */
+START_TEST(known_header_still_checks_payload_and_signature)
+{
+	const char	*bad = proof(&(struct pf){ .key = ec2, .bad_sig = 1 });
+	const char	*good = proof(&(struct pf){ .key = ec2 });
+	const char	*post = proof(&(struct pf){ .key = ec2, .htm = "POST" });
+	const char	*other = proof(&(struct pf){ .key = ec2, .jti = "o" });
+
+	REFUSE(bad, "proof signature does not verify");
+	/* Same header as bad's: the failure left nothing behind. */
+	ck_assert_int_eq(strncmp(bad, good, (size_t)(strchr(good, '.') -
+	    good)), 0);
+	ACCEPT(good);
+	ACCEPT(good);		/* replay is the store's business */
+	REFUSE(post, "htm does not match the request method");
+	/* good's header and payload with other's signature. */
+	REFUSE(gw_arena_printf(arena, "%.*s%s", (int)(strrchr(good, '.') -
+	    good), good, strrchr(other, '.')),
+	    "proof signature does not verify");
+	ACCEPT(other);
+}
+END_TEST
+
 START_TEST(crit_is_refused)
 {
 	REFUSE(proof(&(struct pf){ .hdr_extra = ",\"crit\":[\"exp\"]" }),
@@ -1378,6 +1406,7 @@ dpop_suite(void)
 	tcase_add_test(tc, signature_must_verify_with_the_jwk);
 	tcase_add_test(tc, rs256_signature_is_not_a_ps256_signature);
 	tcase_add_test(tc, crit_is_refused);
+	tcase_add_test(tc, known_header_still_checks_payload_and_signature);
 	tcase_add_test(tc, compact_form_is_strict);
 	tcase_add_test(tc, proof_size_cap_is_4096);
 	tcase_add_test(tc, jti_is_a_string_of_1_to_128_bytes);
