@@ -61,27 +61,6 @@ teardown(void)
 	test_store_end();
 }
 
-static int64_t
-count(struct gw_db *d, const char *sql)
-{
-	struct gw_stmt	*st;
-	int64_t		 n = -1;
-	int		 row;
-
-	ck_assert_int_eq(gw_db_prepare(d, sql, &st), GW_OK);
-	ck_assert_int_eq(gw_stmt_step(st, &row), GW_OK);
-	if (row)
-		n = gw_stmt_int(st, 0);
-	gw_stmt_reset(st);
-	return n;
-}
-
-static void
-exec(struct gw_db *d, const char *sql)
-{
-	ck_assert_int_eq(gw_db_exec(d, sql), GW_OK);
-}
-
 /* The n of one group, 0 when it has no row. */
 static int64_t
 group_n(const char *tenant, const char *project, const char *type,
@@ -106,34 +85,13 @@ group_n(const char *tenant, const char *project, const char *type,
 	return n;
 }
 
-/* job_counts against a fresh count(*) of jobs: every row equal, none
- * missing, none extra, none at 0; and the total is jobs' row count. */
-static void
-assert_counts_exact(void)
-{
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM ("
-	    "SELECT tenant_id, project_id, job_type, coalesce(source_id, '') "
-	    "AS source_id, status, count(*) AS n FROM jobs GROUP BY 1, 2, 3, "
-	    "4, 5 EXCEPT SELECT tenant_id, project_id, job_type, source_id, "
-	    "status, n FROM job_counts) AS d"), 0);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM ("
-	    "SELECT tenant_id, project_id, job_type, source_id, status, n "
-	    "FROM job_counts EXCEPT SELECT tenant_id, project_id, job_type, "
-	    "coalesce(source_id, ''), status, count(*) FROM jobs "
-	    "GROUP BY 1, 2, 3, 4, 5) AS d"), 0);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM job_counts "
-	    "WHERE n <= 0"), 0);
-	ck_assert_int_eq(count(db, "SELECT coalesce(sum(n), 0) FROM "
-	    "job_counts"), count(db, "SELECT count(*) FROM jobs"));
-}
-
 /* job_counts equal, row for row, to the copy counts_before. */
 static void
 assert_counts_unchanged(void)
 {
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM (SELECT * FROM "
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM (SELECT * FROM "
 	    "job_counts EXCEPT SELECT * FROM counts_before) AS d"), 0);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM (SELECT * FROM "
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM (SELECT * FROM "
 	    "counts_before EXCEPT SELECT * FROM job_counts) AS d"), 0);
 }
 
@@ -168,7 +126,7 @@ bulk_insert(void)
 	    "CASE WHEN i %% 7 < 4 THEN 'pending' ELSE 'running' END, "
 	    "1700000000 + i FROM s", NBULK);
 	t = seconds();
-	exec(db, sql);
+	test_exec(db, sql);
 	t = seconds() - t;
 	printf("check_counts: %d-row INSERT ... SELECT on %s: %.3f s\n",
 	    NBULK, pg ? "PostgreSQL" : "SQLite", t);
@@ -216,10 +174,11 @@ acme_p1_vex_none_pending(int i)
 START_TEST(test_bulk_insert_counts_exact)
 {
 	bulk_insert();
-	assert_counts_exact();
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM job_counts"),
+	test_assert_counts_exact(db);
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM job_counts"),
 	    NBULK_GROUPS);
-	ck_assert_int_eq(count(db, "SELECT sum(n) FROM job_counts"), NBULK);
+	ck_assert_int_eq(test_count(db,
+	    "SELECT sum(n) FROM job_counts"), NBULK);
 	ck_assert_int_eq(group_n("acme", "", "scan.image", "src-0",
 	    "pending"), bulk_n(acme_scan_src0_pending));
 	ck_assert_int_eq(group_n("beta", "", "scan.image", "src-1",
@@ -240,26 +199,28 @@ START_TEST(test_bulk_update_moves_counts_exact)
 	bulk_insert();
 	/* Half the jobs (the even ones: acme) move to succeeded, under a
 	 * new source. */
-	exec(db, "UPDATE jobs SET status = 'succeeded', source_id = 'moved' "
+	test_exec(db,
+	    "UPDATE jobs SET status = 'succeeded', source_id = 'moved' "
 	    "WHERE created_at % 2 = 0 AND status = 'pending'");
-	assert_counts_exact();
-	ck_assert_int_eq(count(db, "SELECT sum(n) FROM job_counts "
+	test_assert_counts_exact(db);
+	ck_assert_int_eq(test_count(db, "SELECT sum(n) FROM job_counts "
 	    "WHERE status = 'succeeded'"), bulk_n(even_pending));
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM job_counts "
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM job_counts "
 	    "WHERE tenant_id = 'acme' AND status = 'pending'"), 0);
 	ck_assert_int_eq(group_n("acme", "", "scan.image", "src-0",
 	    "pending"), 0);
 	/* Every job of the other half moves to another tenant and type. */
-	exec(db, "UPDATE jobs SET tenant_id = 'gamma', job_type = 'x' "
+	test_exec(db, "UPDATE jobs SET tenant_id = 'gamma', job_type = 'x' "
 	    "WHERE tenant_id = 'beta'");
-	assert_counts_exact();
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM job_counts "
+	test_assert_counts_exact(db);
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM job_counts "
 	    "WHERE tenant_id = 'beta'"), 0);
-	ck_assert_int_eq(count(db, "SELECT sum(n) FROM job_counts "
+	ck_assert_int_eq(test_count(db, "SELECT sum(n) FROM job_counts "
 	    "WHERE tenant_id = 'gamma'"), NBULK / 2);
 	/* Two groups swap their jobs in one statement: each nets to 0. */
-	exec(db, "CREATE TABLE counts_before AS SELECT * FROM job_counts");
-	exec(db, "UPDATE jobs SET status = CASE status WHEN 'running' THEN "
+	test_exec(db, "CREATE TABLE counts_before AS SELECT * FROM job_counts");
+	test_exec(db,
+	    "UPDATE jobs SET status = CASE status WHEN 'running' THEN "
 	    "'pending' ELSE 'running' END WHERE tenant_id = 'gamma' AND "
 	    "status IN ('pending', 'running') AND source_id IS NULL AND "
 	    "(job_id IN (SELECT job_id FROM jobs WHERE tenant_id = 'gamma' "
@@ -267,7 +228,7 @@ START_TEST(test_bulk_update_moves_counts_exact)
 	    "LIMIT 100) OR job_id IN (SELECT job_id FROM jobs WHERE "
 	    "tenant_id = 'gamma' AND source_id IS NULL AND status = "
 	    "'running' ORDER BY job_id LIMIT 100))");
-	assert_counts_exact();
+	test_assert_counts_exact(db);
 	assert_counts_unchanged();
 }
 END_TEST
@@ -275,43 +236,43 @@ END_TEST
 START_TEST(test_update_of_other_columns_keeps_counts)
 {
 	bulk_insert();
-	exec(db, "CREATE TABLE counts_before AS SELECT * FROM job_counts");
-	exec(db, "UPDATE jobs SET started_at = created_at + 1, "
+	test_exec(db, "CREATE TABLE counts_before AS SELECT * FROM job_counts");
+	test_exec(db, "UPDATE jobs SET started_at = created_at + 1, "
 	    "payload = '{\"a\":1}', priority = 'high'");
 	assert_counts_unchanged();
 	/* Group columns set to the values they hold. */
-	exec(db, "UPDATE jobs SET status = status, tenant_id = tenant_id, "
+	test_exec(db, "UPDATE jobs SET status = status, tenant_id = tenant_id, "
 	    "source_id = source_id WHERE created_at % 3 = 0");
 	assert_counts_unchanged();
-	exec(db, "UPDATE jobs SET finished_at = 1 WHERE job_id = 'j7'");
+	test_exec(db, "UPDATE jobs SET finished_at = 1 WHERE job_id = 'j7'");
 	assert_counts_unchanged();
-	assert_counts_exact();
+	test_assert_counts_exact(db);
 }
 END_TEST
 
 START_TEST(test_bulk_delete_removes_groups_at_zero)
 {
 	bulk_insert();
-	exec(db, "DELETE FROM jobs WHERE created_at % 2 = 1");
-	assert_counts_exact();
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM job_counts "
+	test_exec(db, "DELETE FROM jobs WHERE created_at % 2 = 1");
+	test_assert_counts_exact(db);
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM job_counts "
 	    "WHERE tenant_id = 'beta'"), 0);
-	ck_assert_int_eq(count(db, "SELECT sum(n) FROM job_counts"),
+	ck_assert_int_eq(test_count(db, "SELECT sum(n) FROM job_counts"),
 	    NBULK / 2);
 	ck_assert_int_eq(group_n("acme", "", "scan.image", "src-0",
 	    "pending"), bulk_n(acme_scan_src0_pending));
 	/* One whole group, then a part of another. */
-	exec(db, "DELETE FROM jobs WHERE tenant_id = 'acme' AND "
+	test_exec(db, "DELETE FROM jobs WHERE tenant_id = 'acme' AND "
 	    "project_id = '' AND job_type = 'scan.image' AND "
 	    "source_id = 'src-0' AND status = 'pending'");
-	assert_counts_exact();
+	test_assert_counts_exact(db);
 	ck_assert_int_eq(group_n("acme", "", "scan.image", "src-0",
 	    "pending"), 0);
-	exec(db, "DELETE FROM jobs WHERE job_type = 'vex.ingest' AND "
+	test_exec(db, "DELETE FROM jobs WHERE job_type = 'vex.ingest' AND "
 	    "created_at % 4 = 0");
-	assert_counts_exact();
-	exec(db, "DELETE FROM jobs");
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM job_counts"), 0);
+	test_assert_counts_exact(db);
+	test_exec(db, "DELETE FROM jobs");
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM job_counts"), 0);
 }
 END_TEST
 
@@ -347,12 +308,12 @@ START_TEST(test_single_row_statements_in_one_transaction)
 
 	ck_assert_int_eq(gw_db_begin(db, 1), GW_OK);
 	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
-		exec(db, step[i]);
-		assert_counts_exact();
+		test_exec(db, step[i]);
+		test_assert_counts_exact(db);
 	}
 	ck_assert_int_eq(gw_db_commit(db), GW_OK);
-	assert_counts_exact();
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM job_counts"), 2);
+	test_assert_counts_exact(db);
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM job_counts"), 2);
 	ck_assert_int_eq(group_n("t", "", "scan", "", "pending"), 1);
 	ck_assert_int_eq(group_n("t", "", "scan", "", "failed"), 2);
 	ck_assert_int_eq(group_n("t", "", "scan", "s", "pending"), 0);
@@ -360,12 +321,12 @@ START_TEST(test_single_row_statements_in_one_transaction)
 
 	/* A transaction rolled back leaves no count behind. */
 	ck_assert_int_eq(gw_db_begin(db, 1), GW_OK);
-	exec(db, "INSERT INTO jobs (job_id, tenant_id, job_type, status, "
+	test_exec(db, "INSERT INTO jobs (job_id, tenant_id, job_type, status, "
 	    "created_at) VALUES ('e', 't', 'other', 'pending', 1)");
-	exec(db, "DELETE FROM jobs WHERE job_id = 'a'");
+	test_exec(db, "DELETE FROM jobs WHERE job_id = 'a'");
 	gw_db_rollback(db);
-	assert_counts_exact();
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM job_counts"), 2);
+	test_assert_counts_exact(db);
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM job_counts"), 2);
 	ck_assert_int_eq(group_n("t", "", "scan", "", "pending"), 1);
 }
 END_TEST
@@ -410,7 +371,7 @@ writer_start_blocked(struct writer *w)
 	int		 i, row, waiting = 0;
 
 	if (pg)
-		pid = count(w->db, "SELECT pg_backend_pid()");
+		pid = test_count(w->db, "SELECT pg_backend_pid()");
 	ck_assert_int_eq(pthread_create(&w->t, NULL, writer_run, w), 0);
 	if (!pg) {
 		usleep(300 * 1000);
@@ -452,18 +413,18 @@ START_TEST(test_concurrent_writers_lose_no_count)
 	struct writer	 w;
 
 	/* "old" has a row already; "new" is created by both at once. */
-	exec(db, JOB("o1", "old"));
+	test_exec(db, JOB("o1", "old"));
 	memset(&w, 0, sizeof(w));
 	w.db = open_db();
 	w.sql = second;
 	ck_assert_int_eq(gw_db_begin(db, 1), GW_OK);
-	exec(db, JOB("a1", "old"));
-	exec(db, JOB("a2", "new"));
+	test_exec(db, JOB("a1", "old"));
+	test_exec(db, JOB("a2", "new"));
 	writer_start_blocked(&w);
 	ck_assert_int_eq(gw_db_commit(db), GW_OK);
 	writer_end(&w, 2);
 	gw_db_close(w.db);
-	assert_counts_exact();
+	test_assert_counts_exact(db);
 	ck_assert_int_eq(group_n("t", "", "old", "", "pending"), 3);
 	ck_assert_int_eq(group_n("t", "", "new", "", "pending"), 2);
 }
@@ -485,19 +446,19 @@ START_TEST(test_concurrent_writers_do_not_deadlock)
 	};
 	struct writer	 w;
 
-	exec(db, JOB("o1", "a"));
-	exec(db, JOB("o2", "b"));
+	test_exec(db, JOB("o1", "a"));
+	test_exec(db, JOB("o2", "b"));
 	memset(&w, 0, sizeof(w));
 	w.db = open_db();
 	w.sql = second;
 	ck_assert_int_eq(gw_db_begin(db, 1), GW_OK);
-	exec(db, JOB("a1", "a"));
+	test_exec(db, JOB("a1", "a"));
 	writer_start_blocked(&w);
-	exec(db, JOB("b1", "b"));
+	test_exec(db, JOB("b1", "b"));
 	ck_assert_int_eq(gw_db_commit(db), GW_OK);
 	writer_end(&w, 1);
 	gw_db_close(w.db);
-	assert_counts_exact();
+	test_assert_counts_exact(db);
 	ck_assert_int_eq(group_n("t", "", "a", "", "pending"), 3);
 	ck_assert_int_eq(group_n("t", "", "b", "", "pending"), 3);
 }

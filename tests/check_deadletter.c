@@ -75,46 +75,6 @@ teardown(void)
 	gw_arena_free(arena);
 }
 
-static int64_t
-count(const char *sql)
-{
-	struct gw_stmt	*st;
-	int64_t		 n = -1;
-	int		 row;
-
-	ck_assert_int_eq(gw_db_prepare(store->db, sql, &st), GW_OK);
-	ck_assert_int_eq(gw_stmt_step(st, &row), GW_OK);
-	if (row)
-		n = gw_stmt_int(st, 0);
-	gw_stmt_reset(st);
-	return n;
-}
-
-static void
-exec(const char *sql)
-{
-	ck_assert_int_eq(gw_db_exec(store->db, sql), GW_OK);
-}
-
-/* job_counts against a fresh count(*) of jobs: every row equal, none
- * missing, none extra, none zero (docs/storage.md invariant 1). */
-static void
-assert_counts_exact(void)
-{
-	ck_assert_int_eq(count("SELECT count(*) FROM ("
-	    "SELECT tenant_id, project_id, job_type, coalesce(source_id, '') "
-	    "AS source_id, status, count(*) AS n FROM jobs GROUP BY 1, 2, 3, "
-	    "4, 5 EXCEPT SELECT tenant_id, project_id, job_type, source_id, "
-	    "status, n FROM job_counts) AS d"), 0);
-	ck_assert_int_eq(count("SELECT count(*) FROM ("
-	    "SELECT tenant_id, project_id, job_type, source_id, status, n "
-	    "FROM job_counts EXCEPT SELECT tenant_id, project_id, job_type, "
-	    "coalesce(source_id, ''), status, count(*) FROM jobs "
-	    "GROUP BY 1, 2, 3, 4, 5) AS d"), 0);
-	ck_assert_int_eq(count("SELECT count(*) FROM job_counts WHERE n <= 0"),
-	    0);
-}
-
 static void
 dl_filter(struct gw_dl_filter *f, const char *tenant)
 {
@@ -211,22 +171,27 @@ START_TEST(test_job_counts_stay_exact_through_every_change)
 {
 	struct gw_dl_replay	 r;
 
-	assert_counts_exact();
-	exec("UPDATE jobs SET status = 'running' WHERE job_id = 'dl-j40'");
-	assert_counts_exact();
-	exec("UPDATE jobs SET source_id = NULL WHERE job_id = 'dl-j41'");
-	assert_counts_exact();
-	exec("UPDATE jobs SET project_id = 'dlp', job_type = 'x.y' "
+	test_assert_counts_exact(store->db);
+	test_exec(store->db,
+	    "UPDATE jobs SET status = 'running' WHERE job_id = 'dl-j40'");
+	test_assert_counts_exact(store->db);
+	test_exec(store->db,
+	    "UPDATE jobs SET source_id = NULL WHERE job_id = 'dl-j41'");
+	test_assert_counts_exact(store->db);
+	test_exec(store->db,
+	    "UPDATE jobs SET project_id = 'dlp', job_type = 'x.y' "
 	    "WHERE job_id = 'dl-j42'");
-	assert_counts_exact();
-	exec("DELETE FROM jobs WHERE job_type = 'advisory.sync'");
-	assert_counts_exact();
+	test_assert_counts_exact(store->db);
+	test_exec(store->db,
+	    "DELETE FROM jobs WHERE job_type = 'advisory.sync'");
+	test_assert_counts_exact(store->db);
 	ck_assert_int_eq(gw_db_begin(store->db, 1), GW_OK);
 	ck_assert_int_eq(gw_store_deadletter_replay(store, "acme", NULL,
 	    "dl-a04", 0, "op", 1800000000, &r), GW_OK);
 	ck_assert_int_eq(gw_db_commit(store->db), GW_OK);
-	assert_counts_exact();
-	ck_assert_int_eq(count("SELECT n FROM job_counts WHERE tenant_id = "
+	test_assert_counts_exact(store->db);
+	ck_assert_int_eq(test_count(store->db,
+	    "SELECT n FROM job_counts WHERE tenant_id = "
 	    "'acme' AND job_type = 'scan.image' AND status = 'pending' AND "
 	    "source_id = 'dl-src-1' AND project_id = ''"), 2);
 }
@@ -470,9 +435,10 @@ START_TEST(test_replay_state_rules)
 		else
 			gw_db_rollback(store->db);
 	}
-	ck_assert_int_eq(count("SELECT count(*) FROM jobs WHERE "
+	ck_assert_int_eq(test_count(store->db,
+	    "SELECT count(*) FROM jobs WHERE "
 	    "replay_of IS NOT NULL AND created_at = 1800000000"), 3);
-	assert_counts_exact();
+	test_assert_counts_exact(store->db);
 }
 END_TEST
 
@@ -547,7 +513,7 @@ START_TEST(test_replay_happens_once_across_connections)
 	    GW_ERR_DEADLETTER_NOT_PENDING);
 	gw_db_rollback(other->db);
 	gw_store_close(other);
-	ck_assert_int_eq(count("SELECT count(*) FROM jobs "
+	ck_assert_int_eq(test_count(store->db, "SELECT count(*) FROM jobs "
 	    "WHERE replay_of = 'dl-j08'"), 1);
 }
 END_TEST

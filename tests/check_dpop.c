@@ -881,21 +881,6 @@ auth_with(struct gw_app *a, const char *scheme, const char *tok,
 
 #define P1(p)	((const char *const[]){ (p), NULL })
 
-static int64_t
-count(struct gw_store *s, const char *sql)
-{
-	struct gw_stmt	*st;
-	int64_t		 n = -1;
-	int		 row;
-
-	ck_assert_int_eq(gw_db_prepare(s->db, sql, &st), GW_OK);
-	ck_assert_int_eq(gw_stmt_step(st, &row), GW_OK);
-	if (row)
-		n = gw_stmt_int(st, 0);
-	gw_stmt_reset(st);
-	return n;
-}
-
 /* Live replay records at NOW, in whichever form the store keeps them. */
 static int64_t
 live(struct gw_store *s)
@@ -1205,10 +1190,11 @@ START_TEST(sqlite_record_leaves_the_database_alone)
 		return;
 	ck_assert_int_eq(gw_store_open(&app.conf, &other, err, sizeof(err)),
 	    GW_OK);
-	data = count(other, "PRAGMA main.data_version");
+	data = test_count(other->db, "PRAGMA main.data_version");
 	ck_assert_int_eq(auth_with(&app, "DPoP", tok,
 	    P1(proof(&(struct pf){ .tok = tok, .jti = "here" }))), GW_OK);
-	ck_assert_int_eq(count(other, "PRAGMA main.data_version"), data);
+	ck_assert_int_eq(test_count(other->db,
+	    "PRAGMA main.data_version"), data);
 	ck_assert_int_eq(gw_store_dpop_expires(other, jkt_of(ec), "here", NOW),
 	    NOW + 180);
 	gw_store_close(other);
@@ -1370,13 +1356,15 @@ START_TEST(pg_expired_rows_are_purged)
 		ck_assert_int_eq(gw_store_dpop_record(app.store, "k", jti,
 		    NOW + 10, NOW), GW_OK);
 	}
-	ck_assert_int_eq(count(app.store,
+	ck_assert_int_eq(test_count(app.store->db,
 	    "SELECT count(*) FROM dpop_replay WHERE expires_at < 1800000000"),
 	    0);
-	ck_assert_int_eq(count(app.store, "SELECT count(*) FROM dpop_replay "
+	ck_assert_int_eq(test_count(app.store->db,
+	    "SELECT count(*) FROM dpop_replay "
 	    "WHERE jti = 'live'"), 1);
 	ck_assert_int_eq(gw_store_dpop_purge(app.store, NOW + 11), GW_OK);
-	ck_assert_int_eq(count(app.store, "SELECT count(*) FROM dpop_replay"),
+	ck_assert_int_eq(test_count(app.store->db,
+	    "SELECT count(*) FROM dpop_replay"),
 	    0);
 }
 END_TEST

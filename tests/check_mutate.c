@@ -241,21 +241,6 @@ call(const char *tok, const char *method, const char *uri, const char *idem,
 	return status;
 }
 
-static int64_t
-count(const char *sql)
-{
-	struct gw_stmt	*st;
-	int64_t		 n = -1;
-	int		 row;
-
-	ck_assert_int_eq(gw_db_prepare(db(), sql, &st), GW_OK);
-	ck_assert_int_eq(gw_stmt_step(st, &row), GW_OK);
-	if (row)
-		n = gw_stmt_int(st, 0);
-	gw_stmt_reset(st);
-	return n;
-}
-
 static char *
 text(const char *sql)
 {
@@ -272,15 +257,9 @@ text(const char *sql)
 }
 
 static void
-exec(const char *sql)
-{
-	ck_assert_msg(gw_db_exec(db(), sql) == GW_OK, "%s", sql);
-}
-
-static void
 exec_now(const char *fmt, long long now)
 {
-	exec(gw_arena_printf(arena, fmt, now, now));
+	test_exec(db(), gw_arena_printf(arena, fmt, now, now));
 }
 
 static void
@@ -379,9 +358,9 @@ setup(void)
 	ck_assert_int_eq(gw_store_open(&app.conf, &app.store, err,
 	    sizeof(err)), GW_OK);
 	arena = gw_arena_new();
-	exec("CREATE TABLE things (id TEXT NOT NULL PRIMARY KEY, "
+	test_exec(db(), "CREATE TABLE things (id TEXT NOT NULL PRIMARY KEY, "
 	    "n INTEGER NOT NULL)");
-	exec("INSERT INTO things (id, n) VALUES ('a', 0), ('b', 0), "
+	test_exec(db(), "INSERT INTO things (id, n) VALUES ('a', 0), ('b', 0), "
 	    "('g', 0)");
 }
 
@@ -421,9 +400,11 @@ START_TEST(idem_replay_is_byte_for_byte_with_replayed_header)
 	ck_assert_ptr_nonnull(strstr(first.data, "{\"id\":\"a\",\"n\":1}"));
 
 	/* One side effect, one audit record. */
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 1);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit"), 1);
-	ck_assert_int_eq(count("SELECT count(*) FROM idempotency WHERE "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 1);
+	ck_assert_int_eq(test_count(db(), "SELECT count(*) FROM audit"), 1);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM idempotency WHERE "
 	    "state = 'done' AND status = 200"), 1);
 	gw_buf_free(&first);
 	gw_buf_free(&again);
@@ -448,9 +429,10 @@ START_TEST(idem_replay_keeps_status_and_location)
 	    "Idempotent-Replayed: true\r\n"));
 	ck_assert_ptr_nonnull(strstr(again.data,
 	    "Cache-Control: no-store\r\n"));
-	ck_assert_int_eq(count("SELECT count(*) FROM things WHERE id = 'c'"),
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM things WHERE id = 'c'"),
 	    1);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit"), 1);
+	ck_assert_int_eq(test_count(db(), "SELECT count(*) FROM audit"), 1);
 	gw_buf_free(&first);
 	gw_buf_free(&again);
 }
@@ -470,9 +452,10 @@ START_TEST(idem_other_body_is_422_key_reused)
 	ck_assert_int_eq(call(NULL, "POST", "/t/things", "k-3",
 	    "{\"id\":\"e\"}", &out), 422);
 	expect_code(&out, "ERR_IDEMPOTENCY_KEY_REUSED");
-	ck_assert_int_eq(count("SELECT count(*) FROM things WHERE id = 'e'"),
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM things WHERE id = 'e'"),
 	    0);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit"), 1);
+	ck_assert_int_eq(test_count(db(), "SELECT count(*) FROM audit"), 1);
 	gw_buf_free(&out);
 }
 END_TEST
@@ -488,8 +471,10 @@ START_TEST(idem_key_is_per_tenant_method_and_path)
 	ck_assert_int_eq(call(tok_globex, "POST", TOUCH_A, "k-4", NULL, &out),
 	    200);
 	ck_assert_ptr_null(strstr(out.data, "Idempotent-Replayed"));
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 2);
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'b'"), 1);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 2);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'b'"), 1);
 	gw_buf_free(&out);
 }
 END_TEST
@@ -504,10 +489,12 @@ START_TEST(idem_in_flight_is_409_in_progress)
 	    "NULL, %lld, %lld + 60)", (long long)gw_now());
 	ck_assert_int_eq(call(NULL, "POST", TOUCH_A, "k-5", NULL, &out), 409);
 	expect_code(&out, "ERR_IDEMPOTENCY_IN_PROGRESS");
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 0);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit"), 0);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 0);
+	ck_assert_int_eq(test_count(db(), "SELECT count(*) FROM audit"), 0);
 	/* The refusal leaves the first request's row alone. */
-	ck_assert_int_eq(count("SELECT count(*) FROM idempotency WHERE "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM idempotency WHERE "
 	    "state = 'in_flight'"), 1);
 	gw_buf_free(&out);
 }
@@ -538,8 +525,10 @@ START_TEST(idem_expired_lease_is_taken_over)
 	    "NULL, %lld - 121, %lld - 61)", (long long)gw_now());
 	ck_assert_int_eq(call(NULL, "POST", TOUCH_A, "k-7", NULL, &out), 200);
 	ck_assert_ptr_null(strstr(out.data, "Idempotent-Replayed"));
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 1);
-	ck_assert_int_eq(count("SELECT count(*) FROM idempotency WHERE "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 1);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM idempotency WHERE "
 	    "idem_key = 'k-7' AND state = 'done'"), 1);
 	ck_assert_int_eq(call(NULL, "POST", TOUCH_A, "k-7", NULL, &out), 200);
 	ck_assert_ptr_nonnull(strstr(out.data, "Idempotent-Replayed: true"));
@@ -558,7 +547,8 @@ START_TEST(idem_expired_response_is_not_replayed)
 	ck_assert_int_eq(call(NULL, "POST", TOUCH_A, "k-8", NULL, &out), 200);
 	ck_assert_ptr_null(strstr(out.data, "old"));
 	ck_assert_ptr_null(strstr(out.data, "Idempotent-Replayed"));
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 1);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 1);
 	gw_buf_free(&out);
 }
 END_TEST
@@ -575,9 +565,11 @@ START_TEST(idem_purge_deletes_only_expired_by_index_range)
 	exec_now("INSERT INTO idempotency VALUES ('acme', 'new', 'POST', "
 	    "'/p', 'f', 'done', 200, '', '{}', %lld, %lld + 86400)", now);
 	ck_assert_int_eq(gw_store_idem_purge(app.store, now), GW_OK);
-	ck_assert_int_eq(count("SELECT count(*) FROM idempotency WHERE "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM idempotency WHERE "
 	    "idem_key = 'old'"), 0);
-	ck_assert_int_eq(count("SELECT count(*) FROM idempotency WHERE "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM idempotency WHERE "
 	    "idem_key = 'new'"), 1);
 	if (pg)		/* the plan below is SQLite's */
 		return;
@@ -599,12 +591,14 @@ START_TEST(idem_refused_request_releases_the_key)
 	gw_buf_init(&out);
 	ck_assert_int_eq(call(NULL, "POST", "/t/things/z/touch", "k-9", NULL,
 	    &out), 404);
-	ck_assert_int_eq(count("SELECT count(*) FROM idempotency"), 0);
-	exec("INSERT INTO things (id, n) VALUES ('z', 0)");
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM idempotency"), 0);
+	test_exec(db(), "INSERT INTO things (id, n) VALUES ('z', 0)");
 	ck_assert_int_eq(call(NULL, "POST", "/t/things/z/touch", "k-9", NULL,
 	    &out), 200);
 	ck_assert_ptr_null(strstr(out.data, "Idempotent-Replayed"));
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'z'"), 1);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'z'"), 1);
 	gw_buf_free(&out);
 }
 END_TEST
@@ -620,8 +614,9 @@ START_TEST(idem_own_txn_route_is_replayed)
 	    200);
 	ck_assert_ptr_nonnull(strstr(out.data, "Idempotent-Replayed: true"));
 	ck_assert_ptr_nonnull(strstr(out.data, "{\"touched\":2}"));
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 1);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit WHERE "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 1);
+	ck_assert_int_eq(test_count(db(), "SELECT count(*) FROM audit WHERE "
 	    "action = 'thing.touch'"), 2);
 	gw_buf_free(&out);
 }
@@ -632,17 +627,19 @@ START_TEST(own_txn_route_keeps_committed_entries_and_audits_refusal)
 	struct gw_buf	 out;
 
 	gw_buf_init(&out);
-	exec("DELETE FROM things WHERE id = 'b'");
+	test_exec(db(), "DELETE FROM things WHERE id = 'b'");
 	ck_assert_int_eq(call(NULL, "POST", "/t/batch", "k-13", NULL, &out),
 	    404);
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 1);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 1);
 	ck_assert_str_eq(text(pg ? "SELECT string_agg(action || ' ' || "
 	    "coalesce(target_id, '-') || ' ' || outcome, ', ' ORDER BY seq) "
 	    "FROM audit" : "SELECT group_concat(action || ' ' || "
 	    "coalesce(target_id, '-') || ' ' || outcome, ', ') FROM "
 	    "(SELECT * FROM audit ORDER BY seq)"),
 	    "thing.touch a 200, thing.batch - 404");
-	ck_assert_int_eq(count("SELECT count(*) FROM idempotency"), 0);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM idempotency"), 0);
 	gw_buf_free(&out);
 }
 END_TEST
@@ -656,14 +653,16 @@ START_TEST(audit_record_commits_with_its_change)
 
 	gw_buf_init(&out);
 	ck_assert_int_eq(call(NULL, "POST", TOUCH_A, "k-11", NULL, &out), 200);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit WHERE seq = 1 AND "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM audit WHERE seq = 1 AND "
 	    "tenant_id = 'acme' AND project_id = '' AND actor = 'user-1' AND "
 	    "client_id IS NULL AND scopes = 'orch:quota orch:read' AND "
 	    "action = 'thing.touch' AND target_type = 'thing' AND "
 	    "target_id = 'a' AND reason = 'because' AND ticket = 'OPS-1' AND "
 	    "trace_id = 'trace-1' AND idempotency_key = 'k-11' AND "
 	    "outcome = 200 AND prev_hash IS NULL AND length(hash) = 64"), 1);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit_chain WHERE "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM audit_chain WHERE "
 	    "tenant_id = 'acme' AND seq = 1 AND hash = (SELECT hash FROM "
 	    "audit WHERE seq = 1)"), 1);
 	gw_buf_free(&out);
@@ -691,12 +690,13 @@ START_TEST(handler_refusal_writes_nothing_and_is_audited)
 	ck_assert_int_eq(call(NULL, "PUT", "/t/things/a", NULL, "{\"n\":1}",
 	    &out), 422);
 	expect_code(&out, "ERR_VALIDATION");
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 0);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 0);
 	ck_assert_str_eq(text("SELECT action || ' ' || target_id || ' ' || "
 	    "outcome FROM audit"), "thing.update a 422");
 	ck_assert_int_eq(call(NULL, "POST", "/t/things/zz/touch", NULL, NULL,
 	    &out), 404);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit WHERE "
+	ck_assert_int_eq(test_count(db(), "SELECT count(*) FROM audit WHERE "
 	    "outcome = 404 AND target_id = 'zz'"), 1);
 	gw_buf_free(&out);
 }
@@ -708,34 +708,42 @@ START_TEST(audit_write_failure_is_503_and_changes_nothing)
 
 	gw_buf_init(&out);
 	if (pg) {
-		exec("CREATE FUNCTION audit_refuses() RETURNS trigger "
+		test_exec(db(),
+		    "CREATE FUNCTION audit_refuses() RETURNS trigger "
 		    "LANGUAGE plpgsql AS $$BEGIN "
 		    "RAISE EXCEPTION 'audit is read-only'; END$$");
-		exec("CREATE TRIGGER audit_refuses BEFORE INSERT ON audit "
+		test_exec(db(),
+		    "CREATE TRIGGER audit_refuses BEFORE INSERT ON audit "
 		    "FOR EACH ROW EXECUTE FUNCTION audit_refuses()");
 	} else
-		exec("CREATE TRIGGER audit_refuses BEFORE INSERT ON audit "
+		test_exec(db(),
+		    "CREATE TRIGGER audit_refuses BEFORE INSERT ON audit "
 		    "BEGIN SELECT RAISE(ABORT, 'audit is read-only'); END");
 	ck_assert_int_eq(call(NULL, "POST", TOUCH_A, "k-12", NULL, &out), 503);
 	expect_code(&out, "ERR_UNAVAILABLE");
 	ck_assert_ptr_nonnull(strstr(out.data, "Retry-After: 1\r\n"));
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 0);
-	ck_assert_int_eq(count("SELECT count(*) FROM idempotency"), 0);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit_chain"), 0);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 0);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM idempotency"), 0);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM audit_chain"), 0);
 
 	/* The audit table gone altogether: the same. */
-	exec(pg ? "DROP TRIGGER audit_refuses ON audit" :
+	test_exec(db(), pg ? "DROP TRIGGER audit_refuses ON audit" :
 	    "DROP TRIGGER audit_refuses");
-	exec("ALTER TABLE audit RENAME TO audit_away");
+	test_exec(db(), "ALTER TABLE audit RENAME TO audit_away");
 	ck_assert_int_eq(call(NULL, "POST", "/t/things", NULL,
 	    "{\"id\":\"f\"}", &out), 503);
-	ck_assert_int_eq(count("SELECT count(*) FROM things WHERE id = 'f'"),
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM things WHERE id = 'f'"),
 	    0);
-	exec("ALTER TABLE audit_away RENAME TO audit");
+	test_exec(db(), "ALTER TABLE audit_away RENAME TO audit");
 
 	/* Once the log takes records again, the same key goes through. */
 	ck_assert_int_eq(call(NULL, "POST", TOUCH_A, "k-12", NULL, &out), 200);
-	ck_assert_int_eq(count("SELECT n FROM things WHERE id = 'a'"), 1);
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT n FROM things WHERE id = 'a'"), 1);
 	gw_buf_free(&out);
 }
 END_TEST
@@ -878,7 +886,7 @@ START_TEST(audit_verify_names_the_first_bad_record)
 	int	 nbad;
 
 	five_records();
-	exec(tamper[_i].sql);
+	test_exec(db(), tamper[_i].sql);
 	ck_assert_str_eq(verify(tamper[_i].tenant, &nbad), tamper[_i].want);
 	ck_assert_int_eq(nbad, _i < 2 ? 0 : strstr(tamper[_i].want,
 	    "globex: record") != NULL ? 2 : 1);
@@ -888,11 +896,13 @@ END_TEST
 START_TEST(audit_chain_links_each_tenant_separately)
 {
 	five_records();
-	ck_assert_int_eq(count("SELECT count(*) FROM audit WHERE "
+	ck_assert_int_eq(test_count(db(), "SELECT count(*) FROM audit WHERE "
 	    "prev_hash IS NULL"), 2);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit a JOIN audit b ON "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM audit a JOIN audit b ON "
 	    "b.prev_hash = a.hash AND b.tenant_id = a.tenant_id"), 3);
-	ck_assert_int_eq(count("SELECT count(*) FROM audit WHERE seq = 4 AND "
+	ck_assert_int_eq(test_count(db(),
+	    "SELECT count(*) FROM audit WHERE seq = 4 AND "
 	    "prev_hash = (SELECT hash FROM audit WHERE seq = 2)"), 1);
 }
 END_TEST

@@ -64,21 +64,6 @@ open_migrated(void)
 	return s;
 }
 
-static int64_t
-count(struct gw_db *db, const char *sql)
-{
-	struct gw_stmt	*st;
-	int64_t		 n = -1;
-	int		 row;
-
-	ck_assert_int_eq(gw_db_prepare(db, sql, &st), GW_OK);
-	ck_assert_int_eq(gw_stmt_step(st, &row), GW_OK);
-	if (row)
-		n = gw_stmt_int(st, 0);
-	gw_stmt_reset(st);
-	return n;
-}
-
 /* A pack run as the Orchestrator writes it: finished ones have a reason
  * and finishedAt, canceled ones a canceledBy. */
 static enum gw_err
@@ -238,7 +223,7 @@ START_TEST(test_retry_from_every_status)
 		ck_assert_str_eq(r.retry_of, stored.retry_of);
 		ck_assert_str_eq(r.project_id, stored.project_id);
 	}
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM pack_runs"),
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM pack_runs"),
 	    NSTATUS + 3);
 	gw_store_close(s);
 }
@@ -285,7 +270,7 @@ START_TEST(test_retry_while_a_retry_is_live_is_in_progress)
 	ck_assert_int_eq(gw_store_packrun_retry(s, arena, "acme", NULL,
 	    "twice", 5000, &r), GW_ERR_PACKRUN_RETRY_IN_PROGRESS);
 	ck_assert_int_eq(gw_db_commit(s->db), GW_OK);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM pack_runs "
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM pack_runs "
 	    "WHERE retry_of = 'twice'"), 1);
 	gw_store_close(s);
 }
@@ -374,7 +359,8 @@ START_TEST(test_concurrent_retries_from_eight_processes_start_one)
 	ck_assert_int_eq(created, 1);
 	ck_assert_int_eq(refused, 7);
 	s = open_migrated();
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM pack_runs WHERE "
+	ck_assert_int_eq(test_count(s->db,
+	    "SELECT count(*) FROM pack_runs WHERE "
 	    "retry_of = 'o'"), 1);
 	gw_store_close(s);
 }
@@ -406,7 +392,8 @@ START_TEST(test_other_tenant_or_project_is_not_found)
 	ck_assert_int_eq(gw_store_packrun_get(s, arena, "acme", "alpha", "a",
 	    &r), GW_OK);
 	ck_assert_str_eq(r.status, "running");
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM pack_runs"), 2);
+	ck_assert_int_eq(test_count(s->db,
+	    "SELECT count(*) FROM pack_runs"), 2);
 	gw_store_close(s);
 }
 END_TEST

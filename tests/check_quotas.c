@@ -63,21 +63,6 @@ open_migrated(void)
 	return open_store();
 }
 
-static int64_t
-count(struct gw_store *s, const char *sql)
-{
-	struct gw_stmt	*st;
-	int64_t		 n = -1;
-	int		 row;
-
-	ck_assert_int_eq(gw_db_prepare(s->db, sql, &st), GW_OK);
-	ck_assert_int_eq(gw_stmt_step(st, &row), GW_OK);
-	if (row)
-		n = gw_stmt_int(st, 0);
-	gw_stmt_reset(st);
-	return n;
-}
-
 /* A quota row as an operator would have created it. */
 static void
 add_quota(struct gw_store *s, const char *id, const char *tenant,
@@ -420,8 +405,8 @@ START_TEST(test_quota_create_starts_at_version_1_and_refuses_duplicates)
 		} else
 			gw_db_rollback(s->db);
 	}
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas"), 4);
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas WHERE "
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas"), 4);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas WHERE "
 	    "quota_id = 'n1' AND project_id = '' AND version = 1 AND "
 	    "max_active = 4 AND max_per_hour = 40 AND burst = 2 AND "
 	    "paused = 0"), 1);
@@ -479,7 +464,7 @@ START_TEST(test_quota_update_honours_if_match_strongly)
 		}
 	}
 	/* The row holds what the call answered. */
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas WHERE "
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas WHERE "
 	    "quota_id = 'q1' AND version = 5 AND max_active = 7 AND "
 	    "max_per_hour = 70 AND burst = 7 AND updated_at = 1800000000 AND "
 	    "updated_by = 'operator-1' AND paused = 1"), 1);
@@ -512,13 +497,13 @@ START_TEST(test_quota_delete_honours_if_match_and_tenancy)
 	ck_assert_int_eq(gw_store_quota_delete(s, arena, &k, NULL),
 	    GW_ERR_QUOTA_NOT_FOUND);
 	k.tenant = "acme";
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas"), 6);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas"), 6);
 	ck_assert_int_eq(gw_store_quota_delete(s, arena, &k, tag), GW_OK);
 	ck_assert_int_eq(gw_store_quota_delete(s, arena, &k, tag),
 	    GW_ERR_QUOTA_NOT_FOUND);
 	ck_assert_int_eq(gw_db_commit(s->db), GW_OK);
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas"), 5);
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas WHERE "
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas"), 5);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas WHERE "
 	    "quota_id = 'q2'"), 0);
 	gw_store_close(s);
 }
@@ -551,7 +536,7 @@ START_TEST(test_quota_pause_resume_and_noops_write_nothing)
 	ck_assert_str_eq(q.pause_ticket, "OPS-7");
 	ck_assert_str_eq(q.paused_by, "operator-1");
 	ck_assert_int_eq(q.paused_at, NOW);
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas WHERE "
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas WHERE "
 	    "quota_id = 'q4' AND paused = 1 AND pause_reason = 'rebalancing' "
 	    "AND pause_ticket = 'OPS-7' AND paused_at = 1800000000 AND "
 	    "paused_by = 'operator-1' AND version = 2"), 1);
@@ -574,7 +559,7 @@ START_TEST(test_quota_pause_resume_and_noops_write_nothing)
 	ck_assert_int_eq(q.paused_at, 0);
 	ck_assert_str_eq(q.updated_by, "operator-2");
 	ck_assert_int_eq(gw_db_commit(s->db), GW_OK);
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas WHERE "
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas WHERE "
 	    "quota_id = 'q4' AND paused = 0 AND pause_reason IS NULL AND "
 	    "pause_ticket IS NULL AND paused_at IS NULL AND paused_by IS NULL "
 	    "AND version = 3 AND updated_by = 'operator-2'"), 1);
@@ -601,7 +586,7 @@ START_TEST(test_quota_mutation_rolled_back_leaves_nothing)
 	    &changed), GW_OK);
 	ck_assert_int_eq(q.version, 3);
 	gw_db_rollback(s->db);
-	ck_assert_int_eq(count(s, "SELECT count(*) FROM quotas WHERE "
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas WHERE "
 	    "quota_id = 'q4' AND version = 1 AND paused = 0 AND "
 	    "max_active = 5"), 1);
 	gw_store_close(s);

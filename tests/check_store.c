@@ -62,21 +62,6 @@ open_migrated(void)
 	return s;
 }
 
-static int64_t
-count(struct gw_db *db, const char *sql)
-{
-	struct gw_stmt	*st;
-	int64_t		 n = -1;
-	int		 row;
-
-	ck_assert_int_eq(gw_db_prepare(db, sql, &st), GW_OK);
-	ck_assert_int_eq(gw_stmt_step(st, &row), GW_OK);
-	if (row)
-		n = gw_stmt_int(st, 0);
-	gw_stmt_reset(st);
-	return n;
-}
-
 static enum gw_err
 import_text(struct gw_store *s, const char *text, long *n, char *err,
     size_t errlen)
@@ -106,9 +91,10 @@ START_TEST(test_migrate_creates_schema_then_is_a_noop)
 	ck_assert_int_eq(gw_schema_migrate(db, &from, &to), GW_OK);
 	ck_assert_int_eq(from, gw_schema_latest());
 	ck_assert_int_eq(to, gw_schema_latest());
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM schema_migrations"),
+	ck_assert_int_eq(test_count(db,
+	    "SELECT count(*) FROM schema_migrations"),
 	    gw_schema_latest());
-	ck_assert_int_eq(count(db, pg ?
+	ck_assert_int_eq(test_count(db, pg ?
 	    "SELECT count(*) FROM pg_tables WHERE "
 	    "schemaname = 'check_store' AND tablename IN ('sources', 'quotas', "
 	    "'jobs', 'job_counts', 'deadletter', 'pack_runs', 'audit', "
@@ -120,7 +106,7 @@ START_TEST(test_migrate_creates_schema_then_is_a_noop)
 	/* SQLite: the replay records are not in the database at all
 	 * (gw_replay.c). */
 	if (!pg)
-		ck_assert_int_eq(count(db, "SELECT count(*) FROM "
+		ck_assert_int_eq(test_count(db, "SELECT count(*) FROM "
 		    "sqlite_master WHERE name LIKE 'dpop%'"), 0);
 	ck_assert_int_eq(gw_schema_version(db, &v), GW_OK);
 	ck_assert_int_eq(v, gw_schema_latest());
@@ -479,27 +465,27 @@ START_TEST(test_import_applies_every_kind_with_defaults)
 	ck_assert_str_eq(err, "");
 	ck_assert_int_eq(n, 5);
 	/* Defaults of docs/storage.md. */
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM sources WHERE "
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM sources WHERE "
 	    "project_id = '' AND enabled = 1 AND paused = 0 AND "
 	    "pause_reason IS NULL AND updated_at = created_at"), 1);
-	ck_assert_int_eq(count(db, "SELECT burst FROM quotas"), 10);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM quotas WHERE "
+	ck_assert_int_eq(test_count(db, "SELECT burst FROM quotas"), 10);
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM quotas WHERE "
 	    "version = 1 AND paused = 0 AND updated_by IS NULL"), 1);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM jobs WHERE "
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM jobs WHERE "
 	    "priority = 'normal' AND project_id = 'p1' AND replay_of IS NULL "
 	    "AND payload = '{\"b\":[1,2],\"a\":null}' "
 	    "AND started_at = created_at + 60 AND finished_at IS NULL"), 1);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM deadletter WHERE "
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM deadletter WHERE "
 	    "status = 'pending' AND replay_count = 0 AND attempts = 1 AND "
 	    "payload = 'null' AND retryable = 1"), 1);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM pack_runs WHERE "
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM pack_runs WHERE "
 	    "attempt = 1 AND retry_of IS NULL AND updated_at = created_at"),
 	    1);
 	/* Upsert by id: the same file again changes nothing but is fine. */
 	ck_assert_int_eq(import_text(s, good_file, &n, err, sizeof(err)),
 	    GW_OK);
-	ck_assert_int_eq(count(db, "SELECT count(*) FROM jobs"), 1);
-	ck_assert_int_eq(count(db, "SELECT sum(n) FROM job_counts"), 1);
+	ck_assert_int_eq(test_count(db, "SELECT count(*) FROM jobs"), 1);
+	ck_assert_int_eq(test_count(db, "SELECT sum(n) FROM job_counts"), 1);
 	gw_store_close(s);
 }
 END_TEST
@@ -526,8 +512,8 @@ START_TEST(test_import_bad_line_names_it_and_applies_nothing)
 	    GW_ERR_INVALID_BODY);
 	ck_assert_str_eq(err, "line 7: maxActive: must be an integer");
 	ck_assert_int_eq(n, 0);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM sources"), 0);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM quotas"), 0);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM sources"), 0);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas"), 0);
 	gw_store_close(s);
 }
 END_TEST
@@ -632,7 +618,8 @@ START_TEST(test_import_refuses_each_malformed_record)
 		else
 			ck_assert_msg(strncmp(err, "line 2: ", 8) == 0,
 			    "case %zu: got \"%s\"", i, err);
-		ck_assert_int_eq(count(s->db, "SELECT count(*) FROM quotas"),
+		ck_assert_int_eq(test_count(s->db,
+		    "SELECT count(*) FROM quotas"),
 		    0);
 	}
 	gw_store_close(s);
@@ -641,25 +628,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- */
 /* Maintained job counts (SPEC §10: the summary must not grow with jobs). */
-
-static void
-assert_counts_exact(struct gw_db *db)
-{
-	/* Rows of job_counts that differ from a fresh GROUP BY, both ways
-	 * (PostgreSQL 15 wants a name for a subquery in FROM). */
-	ck_assert_int_eq(count(db,
-	    "SELECT count(*) FROM ("
-	    " SELECT tenant_id, project_id, job_type, coalesce(source_id, ''),"
-	    "  status, count(*) FROM jobs GROUP BY 1, 2, 3, 4, 5"
-	    " EXCEPT SELECT tenant_id, project_id, job_type, source_id, status,"
-	    "  n FROM job_counts) AS d"), 0);
-	ck_assert_int_eq(count(db,
-	    "SELECT count(*) FROM ("
-	    " SELECT tenant_id, project_id, job_type, source_id, status, n"
-	    " FROM job_counts EXCEPT"
-	    " SELECT tenant_id, project_id, job_type, coalesce(source_id, ''),"
-	    "  status, count(*) FROM jobs GROUP BY 1, 2, 3, 4, 5) AS d"), 0);
-}
 
 START_TEST(test_job_counts_follow_every_job_change)
 {
@@ -691,11 +659,11 @@ START_TEST(test_job_counts_follow_every_job_change)
 
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		ck_assert_int_eq(gw_db_exec(s->db, ops[i]), GW_OK);
-		assert_counts_exact(s->db);
+		test_assert_counts_exact(s->db);
 	}
-	ck_assert_int_eq(count(s->db, "SELECT sum(n) FROM job_counts"),
-	    count(s->db, "SELECT count(*) FROM jobs"));
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM job_counts "
+	ck_assert_int_eq(test_count(s->db, "SELECT sum(n) FROM job_counts"),
+	    test_count(s->db, "SELECT count(*) FROM jobs"));
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM job_counts "
 	    "WHERE n <= 0"), 0);
 	/* An import upsert that changes a job's status moves its count. */
 	ck_assert_int_eq(import_text(s,
@@ -703,9 +671,10 @@ START_TEST(test_job_counts_follow_every_job_change)
 	    "\"jobType\":\"type1\",\"status\":\"canceled\","
 	    "\"createdAt\":\"2026-11-27T09:58:45Z\"}", &n, err, sizeof(err)),
 	    GW_OK);
-	assert_counts_exact(s->db);
+	test_assert_counts_exact(s->db);
 	ck_assert_int_eq(gw_db_exec(s->db, "DELETE FROM jobs"), GW_OK);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM job_counts"), 0);
+	ck_assert_int_eq(test_count(s->db,
+	    "SELECT count(*) FROM job_counts"), 0);
 	gw_store_close(s);
 }
 END_TEST
@@ -740,7 +709,8 @@ START_TEST(test_busy_past_timeout_is_unavailable_and_writes_nothing)
 
 	gw_db_rollback(other);
 	gw_db_close(other);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM audit_chain"), 0);
+	ck_assert_int_eq(test_count(s->db,
+	    "SELECT count(*) FROM audit_chain"), 0);
 	gw_store_close(s);
 }
 END_TEST
@@ -767,7 +737,7 @@ START_TEST(test_unique_constraint_is_conflict_null_project_included)
 	    "('t', 1, 'h')"), GW_OK);
 	ck_assert_int_eq(gw_db_exec(s->db, "INSERT INTO audit_chain VALUES "
 	    "('t', 2, 'h')"), GW_ERR_CONFLICT);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM quotas"), 1);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM quotas"), 1);
 	gw_store_close(s);
 }
 END_TEST
@@ -808,7 +778,7 @@ pg_kill_backend(struct gw_db *db)
 	int64_t		 pid;
 	int		 row, i;
 
-	pid = count(db, "SELECT pg_backend_pid()");
+	pid = test_count(db, "SELECT pg_backend_pid()");
 	ck_assert_int_gt(pid, 0);
 	ck_assert_int_eq(gw_db_prepare(other, "SELECT pg_terminate_backend(?)",
 	    &st), GW_OK);
@@ -840,10 +810,10 @@ START_TEST(test_pg_lost_connection_is_unavailable_then_reconnects)
 	ck_assert_int_eq(gw_store_ping(s), GW_ERR_UNAVAILABLE);
 	ck_assert_int_eq(gw_store_ping(s), GW_OK);
 	/* Statements prepared on the old connection are prepared again. */
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM sources"), 0);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM sources"), 0);
 	pg_kill_backend(s->db);
 	ck_assert_int_eq(gw_store_ping(s), GW_ERR_UNAVAILABLE);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM sources"), 0);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM sources"), 0);
 	gw_store_close(s);
 }
 END_TEST
@@ -875,8 +845,9 @@ START_TEST(test_pg_connection_lost_in_transaction_aborts_it)
 	ck_assert_int_eq(gw_stmt_changes(st), 1);
 	gw_stmt_reset(st);
 	ck_assert_int_eq(gw_db_commit(s->db), GW_OK);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM dpop_replay"), 1);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM dpop_replay "
+	ck_assert_int_eq(test_count(s->db,
+	    "SELECT count(*) FROM dpop_replay"), 1);
+	ck_assert_int_eq(test_count(s->db, "SELECT count(*) FROM dpop_replay "
 	    "WHERE jti = 'next'"), 1);
 	gw_store_close(s);
 }
@@ -941,7 +912,8 @@ START_TEST(test_pg_lock_wait_past_timeout_is_unavailable_and_writes_nothing)
 
 	gw_db_rollback(other);
 	gw_db_close(other);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM dpop_replay"), 0);
+	ck_assert_int_eq(test_count(s->db,
+	    "SELECT count(*) FROM dpop_replay"), 0);
 	gw_store_close(s);
 }
 END_TEST
@@ -959,7 +931,8 @@ START_TEST(test_pg_conflict_in_transaction_undoes_only_the_statement)
 	ck_assert_int_eq(gw_db_exec(s->db, "INSERT INTO dpop_replay VALUES "
 	    "('k', 'b', 9)"), GW_OK);
 	ck_assert_int_eq(gw_db_commit(s->db), GW_OK);
-	ck_assert_int_eq(count(s->db, "SELECT count(*) FROM dpop_replay"), 2);
+	ck_assert_int_eq(test_count(s->db,
+	    "SELECT count(*) FROM dpop_replay"), 2);
 	gw_store_close(s);
 }
 END_TEST
