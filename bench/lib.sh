@@ -20,7 +20,8 @@
 # --database postgresql (list.sh and quotas.sh): STORES is "sqlite
 # postgresql", and bench_pg_start starts a throwaway PostgreSQL 15 cluster
 # (tests/pg.sh), stopped on exit; the script measures each store in turn
-# with the same data and the same lighttpd configuration.  Without it
+# (bench_each_store calls the script's measure STORE) with the same data
+# and the same lighttpd configuration.  Without it
 # STORES is "sqlite" and nothing of PostgreSQL is touched.
 
 cd "$(dirname "$(readlink -f "$0")")/.."
@@ -165,6 +166,20 @@ auth.jwks_file = $T/jwks.json
 log.level = warn
 EOF
 	admin -c "$T/gateway.conf" migrate
+}
+
+# bench_each_store: the script's measure STORE for every store of the
+# run in turn, each with its results in $T/STORE (R).
+bench_each_store()
+{
+	local s
+
+	for s in $STORES; do
+		R=$T/$s
+		mkdir -p "$R"
+		step "$(bench_store_name "$s")"
+		measure "$s"
+	done
 }
 
 # bench_database STORE: the "database" value of a fresh store of that

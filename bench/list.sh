@@ -226,12 +226,7 @@ if [ "$STORES" = sqlite ]; then
 	exit 0
 fi
 
-for s in $STORES; do
-	R=$T/$s
-	mkdir -p "$R"
-	step "$(bench_store_name "$s")"
-	measure "$s"
-done
+bench_each_store
 for s in $STORES; do
 	R=$T/$s
 	printf '\n---- %s\n' "$(bench_store_name "$s")"

@@ -288,12 +288,7 @@ if [ "$STORES" = sqlite ]; then
 	exit
 fi
 
-for s in $STORES; do
-	R=$T/$s
-	mkdir -p "$R"
-	step "$(bench_store_name "$s")"
-	measure "$s"
-done
+bench_each_store
 met=yes
 for s in $STORES; do
 	R=$T/$s

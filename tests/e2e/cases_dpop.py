@@ -22,21 +22,8 @@ _state = {}
 def _client(env):
     """The client's DPoP key, its thumbprint and a token bound to it, made
     once for every front end."""
-    if "token" in _state:
-        return _state
-    key = os.path.join(env.tmp, "dpop-client.pem")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-out", key], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    mint = os.path.join(env.builddir, "tests", "mint_dpop")
-    jkt = subprocess.run([mint, "-j", key], check=True, text=True,
-                         stdout=subprocess.PIPE).stdout.strip()
-    authority = os.path.join(env.srcdir, "tests/keys/ec.pem")
-    token = env.run_admin("token", "--key", authority, "--kid", "ec-1",
-                          "--tenant", "acme", "--scope", "orch:read",
-                          "--sub", "e2e-dpop", "--ttl", "900",
-                          "--cnf-jkt", jkt)
-    _state.update(key=key, mint=mint, jkt=jkt, token=token)
+    if "token" not in _state:
+        _state.update(env.dpop_client("dpop-client", "e2e-dpop"))
     return _state
 
 

@@ -125,18 +125,8 @@ class Gateway:
 
 def dpop_cases(g):
     env = g.env
-    key = os.path.join(env.tmp, "multi-dpop.pem")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-out", key], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    mint = os.path.join(env.builddir, "tests", "mint_dpop")
-    jkt = subprocess.run([mint, "-j", key], check=True, text=True,
-                         stdout=subprocess.PIPE).stdout.strip()
-    token = env.run_admin("token", "--key",
-                          os.path.join(env.srcdir, "tests/keys/ec.pem"),
-                          "--kid", "ec-1", "--tenant", "acme", "--scope",
-                          "orch:read", "--sub", "e2e-multi-dpop", "--ttl",
-                          "900", "--cnf-jkt", jkt)
+    c = env.dpop_client("multi-dpop", "e2e-multi-dpop")
+    key, mint, jkt, token = c["key"], c["mint"], c["jkt"], c["token"]
     path = "/jobengine/sources?limit=5"
     htu = PUBLIC + "/jobengine/sources"
 

@@ -293,6 +293,25 @@ class Env:
         return "/dev/shm/jobengine-gateway-replay-" + \
             hashlib.sha256(real).hexdigest()[:16]
 
+    def dpop_client(self, name, sub):
+        """A DPoP client for the run: an EC P-256 key in the temp dir, the
+        mint_dpop program that signs its proofs, the key's RFC 7638
+        thumbprint and an access token bound to it (cnf.jkt)."""
+        key = os.path.join(self.tmp, name + ".pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        mint = os.path.join(self.builddir, "tests", "mint_dpop")
+        jkt = subprocess.run([mint, "-j", key], check=True, text=True,
+                             stdout=subprocess.PIPE).stdout.strip()
+        token = self.run_admin("token", "--key",
+                               os.path.join(self.srcdir, "tests/keys/ec.pem"),
+                               "--kid", "ec-1", "--tenant", "acme", "--scope",
+                               "orch:read", "--sub", sub, "--ttl", "900",
+                               "--cnf-jkt", jkt)
+        return {"key": key, "mint": mint, "jkt": jkt, "token": token}
+
     def run_admin(self, *argv):
         p = subprocess.run([self.admin, "-c", self.conf] + list(argv),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
