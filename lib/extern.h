@@ -333,9 +333,6 @@ void		gw_replay_unlock(struct gw_replay *);
  * real path cannot be had). */
 int		gw_replay_default_path(const char *database, char *out,
 		    size_t outlen);
-/* Where a new table's records start: now, or boot + leeway if later. */
-int64_t		gw_replay_fresh_since(int64_t now, int64_t boot,
-		    int64_t leeway);
 
 /* ---------------------------------------------------------------- */
 /* gw_tenant.c: pipeline stages 4 and 6. */

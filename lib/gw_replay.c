@@ -41,10 +41,12 @@
  * 0.75).  Either way a reboot loses records: the header carries the boot
  * id of the machine that made the table, and "since", the time from which
  * its records are complete.  Proofs issued before since are refused
- * (gw_dpop.c).  A table made soon after boot starts at boot time + leeway,
- * since a proof used before the reboot may carry an iat up to leeway
- * ahead of its use; a table from another boot, or a damaged one, is made
- * anew from now + leeway.  The file is allocated in full when made, so a
+ * (gw_dpop.c).  A new table is complete from boot time + leeway, since a
+ * proof used before the reboot may carry an iat up to leeway ahead of its
+ * use; made later than that, it refuses nothing, not even a proof minted
+ * a second before it was made.  A table from another boot, or a damaged
+ * one, may have lost records of this boot and is made anew from now +
+ * leeway.  The file is allocated in full when made, so a
  * full disk or tmpfs cannot fault a store into it (SIGBUS).
  *
  * Who may write it.  /dev/shm is writable by every user, so a file found
@@ -145,12 +147,6 @@ gw_replay_boot_time(void)
 			break;
 	fclose(f);
 	return t;
-}
-
-int64_t
-gw_replay_fresh_since(int64_t now, int64_t boot, int64_t leeway)
-{
-	return boot + leeway > now ? boot + leeway : now;
 }
 
 int
@@ -269,7 +265,7 @@ gw_replay_file(const char *path, const struct stat *like, uint32_t slots,
 		    PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
 			goto syserr;
 		if (!gw_replay_make(m, slots, boot, fresh ?
-		    gw_replay_fresh_since(now, gw_replay_boot_time(), leeway) :
+		    gw_replay_boot_time() + leeway :
 		    now + leeway)) {
 			snprintf(err, errlen, "%s: cannot make the table",
 			    path);

@@ -1206,21 +1206,30 @@ END_TEST
 
 /*
  * A proof issued before the replay table's records begin is refused: the
- * table may lack its record (gw_replay.c).  Here the table was made at
- * NOW + 30; a fresh proof from then on passes.
+ * table may lack its record (gw_replay.c).  Here a damaged table was made
+ * anew at NOW - 30, so its records begin at NOW - 30 + leeway = NOW + 30;
+ * a fresh proof from then on passes.
  */
 START_TEST(sqlite_proof_older_than_the_replay_table_is_refused)
 {
 	const char		*tok = mint(jkt_of(ec));
 	struct gw_replay	*r;
 	char			 err[256], fn[4096];
+	int			 fd;
 
 	if (pg)
 		return;
 	ck_assert_int_eq(gw_replay_default_path(test_dbpath + 7, fn,
 	    sizeof(fn)), 1);
-	ck_assert_int_eq(gw_replay_open(fn, NULL, 4096, conf.leeway, NOW + 30,
+	ck_assert_int_eq(gw_replay_open(fn, NULL, 4096, conf.leeway, NOW - 60,
 	    &r, err, sizeof(err)), GW_OK);
+	gw_replay_close(r);
+	ck_assert_int_ge(fd = open(fn, O_WRONLY), 0);
+	ck_assert_int_eq(pwrite(fd, "XXXX", 4, 0), 4);	/* the magic */
+	close(fd);
+	ck_assert_int_eq(gw_replay_open(fn, NULL, 4096, conf.leeway, NOW - 30,
+	    &r, err, sizeof(err)), GW_OK);
+	ck_assert_int_eq(gw_replay_since(r), NOW + 30);
 	gw_replay_close(r);
 	ck_assert_int_eq(auth_with(&app, "DPoP", tok, P1(proof(&(struct pf){
 	    .tok = tok, .jti = "early", .iat = 29 }))),

@@ -248,15 +248,15 @@ END_TEST
 START_TEST(table_is_kept_across_opens)
 {
 	struct gw_replay	*r = open_table(path, 4096, NOW);
+	int64_t			 since = gw_replay_since(r);
 
 	ck_assert_int_eq(gw_replay_record(r, "k", "j", NOW + 180, NOW), GW_OK);
-	ck_assert_int_eq(gw_replay_since(r), NOW);
 	gw_replay_close(r);
 	r = open_table(path, 8192, NOW + 50);
 	ck_assert_int_eq(gw_replay_expires(r, "k", "j", NOW + 50), NOW + 180);
 	ck_assert_int_eq(gw_replay_record(r, "k", "j", NOW + 230, NOW + 50),
 	    GW_ERR_CONFLICT);
-	ck_assert_int_eq(gw_replay_since(r), NOW);
+	ck_assert_int_eq(gw_replay_since(r), since);
 	ck_assert_uint_eq(info_of(r, NOW).slots, 4096);
 	gw_replay_close(r);
 }
@@ -301,13 +301,38 @@ START_TEST(table_that_may_have_lost_records_is_made_anew)
 }
 END_TEST
 
-/* A new table starts now, or at boot + leeway when that is later. */
-START_TEST(new_table_starts_after_the_boot_leeway)
+/* /proc/stat's btime, read here independently of gw_replay.c. */
+static int64_t
+boot_time(void)
 {
-	ck_assert_int_eq(gw_replay_fresh_since(1000, 100, 60), 1000);
-	ck_assert_int_eq(gw_replay_fresh_since(1000, 950, 60), 1010);
-	ck_assert_int_eq(gw_replay_fresh_since(1000, 940, 60), 1000);
-	ck_assert_int_eq(gw_replay_fresh_since(1000, 0, 60), 1000);
+	FILE		*f;
+	char		 line[256];
+	long long	 t = 0;
+
+	ck_assert_ptr_nonnull(f = fopen("/proc/stat", "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "btime %lld", &t) == 1)
+			break;
+	fclose(f);
+	ck_assert_int_gt(t, 0);
+	return t;
+}
+
+/*
+ * A new table is complete from boot + leeway: it refuses the proofs that
+ * may have been used before the reboot, and none minted since, not even
+ * one minted a second before the table was made.
+ */
+START_TEST(new_table_starts_at_boot_plus_leeway)
+{
+	struct gw_replay	*r = open_table(path, 4096, NOW);
+
+	ck_assert_int_eq(gw_replay_since(r), boot_time() + LEEWAY);
+	gw_replay_close(r);
+	unlink(path);
+	r = open_table(NULL, 16, NOW);
+	ck_assert_int_eq(gw_replay_since(r), NOW);
+	gw_replay_close(r);
 }
 END_TEST
 
@@ -432,7 +457,7 @@ replay_suite(void)
 	tcase_add_test(tc, lock_of_a_dead_process_is_taken_over);
 	tcase_add_test(tc, table_is_kept_across_opens);
 	tcase_add_test(tc, table_that_may_have_lost_records_is_made_anew);
-	tcase_add_test(tc, new_table_starts_after_the_boot_leeway);
+	tcase_add_test(tc, new_table_starts_at_boot_plus_leeway);
 	tcase_add_test(tc, file_of_another_user_or_too_open_is_not_used);
 	tcase_add_test(tc, file_made_by_root_gets_the_database_owner);
 	tcase_add_test(tc, default_path_is_named_after_the_real_path);
